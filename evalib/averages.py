@@ -1,0 +1,121 @@
+"""Moving averages of a 1-D series: simple, weighted and exponential.
+
+The chapter "Moving averages" explains each one; momentum (chapters 2 and 4) is the
+exponential moving average of gradients. All functions take any 1-D array-like of
+finite numbers and return a float64 NumPy array of the same length.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.signal import convolve, lfilter
+
+__all__ = ["sma", "wma", "ewma", "effective_window"]
+
+
+def _series(x: ArrayLike) -> NDArray[np.float64]:
+    """``x`` as a 1-D float64 array of finite values, or a ValueError naming ``x``."""
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"x must be a 1-D array of real numbers: {err}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"x must be 1-D, got an array of shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError("x must hold at least one value, got an empty array")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"x must be finite, but x[{bad}] = {arr[bad]}")
+    return arr
+
+
+def _window(window: int, n: int) -> int:
+    """``window`` checked to be a whole number in ``[1, n]``."""
+    if isinstance(window, bool) or not isinstance(window, Integral):
+        raise TypeError(f"window must be an int, got {type(window).__name__}")
+    if not 1 <= window <= n:
+        raise ValueError(f"window must be between 1 and len(x) = {n}, got {window}")
+    return int(window)
+
+
+def _beta(beta: float) -> float:
+    """``beta`` checked to be a real number in ``[0, 1)``."""
+    if isinstance(beta, bool) or not isinstance(beta, Real):
+        raise TypeError(f"beta must be a real number, got {type(beta).__name__}")
+    if not 0.0 <= beta < 1.0:  # also rejects NaN
+        raise ValueError(f"beta must satisfy 0 <= beta < 1, got {beta}")
+    return float(beta)
+
+
+def sma(x: ArrayLike, window: int) -> NDArray[np.float64]:
+    """Simple moving average: the plain mean of the last ``window`` points.
+
+    ``sma[t] = (x[t] + x[t-1] + ... + x[t-window+1]) / window``. The first
+    ``window - 1`` entries, where fewer than ``window`` points exist, are NaN, as in
+    pandas' ``Series.rolling(window).mean()``.
+    """
+    arr = _series(x)
+    w = _window(window, arr.size)
+    # Window sums as differences of one cumulative sum: O(n) whatever the window.
+    # Centring first keeps the running total small, so the differences stay exact.
+    centred = arr - arr.mean()
+    totals = np.concatenate(([0.0], np.cumsum(centred)))
+    out = np.full(arr.size, np.nan)
+    out[w - 1 :] = (totals[w:] - totals[:-w]) / w + arr.mean()
+    return out
+
+
+def wma(x: ArrayLike, window: int) -> NDArray[np.float64]:
+    """Weighted moving average with linearly decreasing weights.
+
+    The newest point has weight ``window``, the one before ``window - 1``, down to 1
+    for the oldest point in the window; the weights sum to ``window(window+1)/2``::
+
+        wma[t] = (window*x[t] + (window-1)*x[t-1] + ... + 1*x[t-window+1])
+                 / (window*(window+1)/2)
+
+    The first ``window - 1`` entries are NaN, as for :func:`sma`.
+    """
+    arr = _series(x)
+    w = _window(window, arr.size)
+    # convolve flips its kernel, so weights listed newest-first land on the newest point.
+    weights = np.arange(w, 0, -1, dtype=np.float64) / (w * (w + 1) / 2)
+    out = np.full(arr.size, np.nan)
+    out[w - 1 :] = convolve(arr, weights, mode="valid")
+    return out
+
+
+def ewma(x: ArrayLike, beta: float, bias_correction: bool = False) -> NDArray[np.float64]:
+    """Exponentially weighted moving average, the recursion behind momentum.
+
+    ``v[t] = beta * v[t-1] + (1 - beta) * x[t]`` with ``v`` starting at 0 before the
+    first point, so ``v[0] = (1 - beta) * x[0]``. Unrolled, ``x[t-k]`` carries weight
+    ``(1 - beta) * beta**k``. Starting at zero biases the first values towards 0;
+    ``bias_correction=True`` returns ``v[t] / (1 - beta**(t+1))`` (``t`` counted from
+    0), which is the weighted mean of the points seen so far, as pandas'
+    ``Series.ewm(alpha=1-beta, adjust=True).mean()``.
+    """
+    arr = _series(x)
+    b = _beta(beta)
+    if not isinstance(bias_correction, (bool, np.bool_)):
+        raise TypeError(f"bias_correction must be a bool, got {type(bias_correction).__name__}")
+    # lfilter runs the recursion v[t] = b*v[t-1] + (1-b)*x[t] in compiled code.
+    v = lfilter([1.0 - b], [1.0, -b], arr)
+    if bias_correction:
+        steps = np.arange(1, arr.size + 1)
+        v = v / -np.expm1(steps * math.log(b)) if b > 0 else v  # 1 - b**t, accurately
+    return np.asarray(v, dtype=np.float64)
+
+
+def effective_window(beta: float) -> float:
+    """How many recent points an EWMA with this ``beta`` averages over: ``1/(1-beta)``.
+
+    The newest point gets weight ``1-beta``, as in a simple average over
+    ``1/(1-beta)`` points; the newest ``1/(1-beta)`` weights ``(1-beta) * beta**k``
+    add up to ``1 - beta**(1/(1-beta))``, about ``1 - 1/e = 63 %`` for beta near 1.
+    """
+    return 1.0 / (1.0 - _beta(beta))
