@@ -1,0 +1,326 @@
+"""Momentum optimisers written from their update rules, and a 2-D trajectory recorder.
+
+Chapter "SGD with momentum and Nesterov" derives every class here; chapter "Why
+momentum really works" races them on the 2-D landscapes of :mod:`evalib.landscapes`.
+Each optimiser is a ``torch.optim.Optimizer`` whose ``step`` is the update rule and
+nothing else, so it reads like the formula. ``g`` is the gradient plus weight decay,
+``g = grad + weight_decay * w``, as in ``torch.optim.SGD``.
+
+- :class:`HeavyBall`: ``z <- beta*z + g``, ``w <- w - lr*z``; equals ``SGD(momentum=beta)``.
+- :class:`Nesterov`: ``z <- beta*z + g``, ``w <- w - lr*(g + beta*z)``; equals
+  ``SGD(momentum=beta, nesterov=True)``.
+- :class:`EWMAMomentum`: ``V <- beta*V + (1-beta)*g``, ``w <- w - lr*V``; equals
+  ``HeavyBall`` with the learning rate ``lr*(1-beta)``.
+- :class:`SutskeverMomentum`: ``v <- beta*v + lr*g``, ``w <- w - v``; equals
+  ``HeavyBall`` while ``lr`` stays constant.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterable
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike, NDArray
+from torch import Tensor
+from torch.optim import Optimizer
+
+__all__ = [
+    "HeavyBall",
+    "Nesterov",
+    "EWMAMomentum",
+    "SutskeverMomentum",
+    "nesterov_lookahead",
+    "trajectory",
+    "steps_to_tolerance",
+]
+
+
+def _real(name: str, value: Any) -> float:
+    """``value`` as a finite float, or a TypeError/ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _check_hyper(lr: Any, momentum: Any, weight_decay: Any) -> dict[str, float]:
+    """The shared hyper-parameters, checked: ``lr >= 0``, ``0 <= momentum < 1``, ``weight_decay >= 0``."""
+    lr, momentum, weight_decay = (
+        _real("lr", lr),
+        _real("momentum", momentum),
+        _real("weight_decay", weight_decay),
+    )
+    if lr < 0:
+        raise ValueError(f"lr must be >= 0, got {lr}")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must satisfy 0 <= momentum < 1, got {momentum}")
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    return {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
+
+
+class _Momentum(Optimizer):
+    """Shared plumbing: checked hyper-parameters, closures, one buffer per parameter."""
+
+    def __init__(self, params: Iterable[Any], lr: float, momentum: float, weight_decay: float):
+        super().__init__(params, _check_hyper(lr, momentum, weight_decay))
+
+    def _update(self, w: Tensor, g: Tensor, buf: Tensor, group: dict[str, Any]) -> None:
+        raise NotImplementedError  # each subclass is one update rule
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for w in group["params"]:
+                if w.grad is None:
+                    continue
+                g = w.grad
+                if group["weight_decay"] != 0:
+                    g = g.add(w, alpha=group["weight_decay"])
+                state = self.state[w]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(w)
+                self._update(w, g, state["momentum_buffer"], group)
+        return loss
+
+
+class HeavyBall(_Momentum):
+    """Polyak's heavy ball, in PyTorch's form: ``z <- beta*z + g``, ``w <- w - lr*z``.
+
+    ``z`` starts at 0, so the first step is a plain gradient step; ``momentum=0`` is
+    gradient descent. Step for step this equals
+    ``torch.optim.SGD(params, lr, momentum=beta, weight_decay=weight_decay)``.
+    Chapter "Momentum: the heavy ball" analyses it; chapter "SGD with momentum and
+    Nesterov" relates it to the other forms.
+    """
+
+    def __init__(
+        self, params: Iterable[Any], lr: float, momentum: float = 0.9, weight_decay: float = 0.0
+    ):
+        super().__init__(params, lr, momentum, weight_decay)
+
+    def _update(self, w: Tensor, g: Tensor, buf: Tensor, group: dict[str, Any]) -> None:
+        buf.mul_(group["momentum"]).add_(g)  # z <- beta z + g
+        w.add_(buf, alpha=-group["lr"])  # w <- w - lr z
+
+
+class Nesterov(_Momentum):
+    """Nesterov's accelerated gradient in PyTorch's form.
+
+    ``z <- beta*z + g``, ``w <- w - lr*(g + beta*z)``: the step uses the gradient
+    twice, once through the new buffer and once on its own. It is the look-ahead
+    method (gradient taken at ``w - lr*beta*z``, see :func:`nesterov_lookahead`)
+    written in the look-ahead point itself. Equals
+    ``torch.optim.SGD(params, lr, momentum=beta, nesterov=True, weight_decay=...)``;
+    ``momentum=0`` is gradient descent.
+    """
+
+    def __init__(
+        self, params: Iterable[Any], lr: float, momentum: float = 0.9, weight_decay: float = 0.0
+    ):
+        super().__init__(params, lr, momentum, weight_decay)
+
+    def _update(self, w: Tensor, g: Tensor, buf: Tensor, group: dict[str, Any]) -> None:
+        buf.mul_(group["momentum"]).add_(g)  # z <- beta z + g
+        w.add_(g.add(buf, alpha=group["momentum"]), alpha=-group["lr"])  # w <- w - lr (g + beta z)
+
+
+class EWMAMomentum(_Momentum):
+    """Momentum as an exponential moving average of gradients.
+
+    ``V <- beta*V + (1-beta)*g``, ``w <- w - lr*V``, with ``V`` starting at 0.
+    ``V`` is ``(1-beta)`` times the heavy-ball buffer, so this traces exactly the
+    path of ``HeavyBall(lr=lr*(1-beta), momentum=beta)``: the same method with the
+    learning rate rescaled.
+
+    ``torch.optim.SGD(momentum=beta, dampening=beta)`` is *almost* this: its first step
+    sets the buffer to ``g`` rather than ``(1-beta)*g``, after which it runs the same
+    recursion. Its buffer is therefore ``V_t + beta**t * g_1`` for the same gradients.
+    ``torch_first_step=True`` copies that special case and then equals
+    ``SGD(momentum=beta, dampening=beta)`` step for step.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        torch_first_step: bool = False,
+    ):
+        if not isinstance(torch_first_step, bool):
+            raise TypeError(
+                f"torch_first_step must be a bool, got {type(torch_first_step).__name__}"
+            )
+        super().__init__(params, lr, momentum, weight_decay)
+        for group in self.param_groups:
+            group["torch_first_step"] = torch_first_step
+
+    def _update(self, w: Tensor, g: Tensor, buf: Tensor, group: dict[str, Any]) -> None:
+        state = self.state[w]
+        first = state.get("steps", 0) == 0
+        state["steps"] = state.get("steps", 0) + 1
+        if first and group["torch_first_step"]:
+            buf.copy_(g)  # torch: the buffer starts as the first gradient, undamped
+        else:
+            beta = group["momentum"]
+            buf.mul_(beta).add_(g, alpha=1 - beta)  # V <- beta V + (1-beta) g
+        w.add_(buf, alpha=-group["lr"])  # w <- w - lr V
+
+
+class SutskeverMomentum(_Momentum):
+    """Momentum with the learning rate inside the buffer (Sutskever et al., 2013).
+
+    ``v <- beta*v + lr*g``, ``w <- w - v``. While ``lr`` is constant, ``v = lr*z``
+    for the heavy-ball buffer ``z`` and the iterates equal :class:`HeavyBall`'s. When
+    ``lr`` changes (a schedule), the two part: here old gradients keep the
+    learning rate they were taken with, while the heavy ball rescales its whole
+    buffer with the new one.
+    """
+
+    def __init__(
+        self, params: Iterable[Any], lr: float, momentum: float = 0.9, weight_decay: float = 0.0
+    ):
+        super().__init__(params, lr, momentum, weight_decay)
+
+    def _update(self, w: Tensor, g: Tensor, buf: Tensor, group: dict[str, Any]) -> None:
+        buf.mul_(group["momentum"]).add_(g, alpha=group["lr"])  # v <- beta v + lr g
+        w.sub_(buf)  # w <- w - v
+
+
+def nesterov_lookahead(
+    grad: Callable[[NDArray[np.float64]], ArrayLike],
+    w0: ArrayLike,
+    lr: float,
+    momentum: float,
+    steps: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Nesterov's method as first written, with the gradient taken at a look-ahead point.
+
+    ``z <- beta*z + grad(w - lr*beta*z)``, ``w <- w - lr*z``, from ``w = w0``, ``z = 0``.
+    Returns ``(w, z)``, two ``(steps+1, d)`` arrays of iterates. The look-ahead points
+    ``w - lr*beta*z`` are exactly the iterates of :class:`Nesterov` (PyTorch's form),
+    which is how chapter "SGD with momentum and Nesterov" proves the rewrite.
+    """
+    hyper = _check_hyper(lr, momentum, 0.0)
+    lr, beta = hyper["lr"], hyper["momentum"]
+    steps = _steps(steps)
+    if not callable(grad):
+        raise TypeError(f"grad must be callable, got {type(grad).__name__}")
+    w = np.array(w0, dtype=np.float64).reshape(-1)
+    z = np.zeros_like(w)
+    ws, zs = [w.copy()], [z.copy()]
+    for _ in range(steps):
+        g = np.asarray(grad(w - lr * beta * z), dtype=np.float64).reshape(w.shape)
+        z = beta * z + g
+        w = w - lr * z
+        ws.append(w.copy())
+        zs.append(z.copy())
+    return np.array(ws), np.array(zs)
+
+
+def _steps(steps: Any) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
+        raise TypeError(f"steps must be an int, got {type(steps).__name__}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    return int(steps)
+
+
+def trajectory(
+    fn: Callable[[Tensor], Tensor],
+    w0: ArrayLike,
+    make_optimizer: Callable[[list[Tensor]], Optimizer],
+    steps: int,
+    *,
+    warn: bool = True,
+) -> NDArray[np.float64]:
+    """The iterates of an optimiser minimising a 2-D function, as a ``(steps+1, 2)`` array.
+
+    ``fn`` maps a float64 tensor of shape ``(2,)`` to a scalar tensor (e.g. a
+    :mod:`evalib.landscapes` function); ``make_optimizer([w])`` builds any torch
+    optimiser for the single parameter ``w``, e.g.
+    ``lambda p: torch.optim.Adam(p, lr=0.1)``. Row 0 is ``w0``, row ``k`` the point
+    after ``k`` steps. A run that diverges (a non-finite loss, gradient or iterate)
+    stops there: the remaining rows are NaN, so plots simply end, and a
+    ``RuntimeWarning`` names the step (``warn=False`` silences it).
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if not callable(make_optimizer):
+        raise TypeError(f"make_optimizer must be callable, got {type(make_optimizer).__name__}")
+    steps = _steps(steps)
+    start = np.asarray(w0, dtype=np.float64)
+    if start.shape != (2,) or not np.all(np.isfinite(start)):
+        raise ValueError(f"w0 must be two finite numbers, got {w0!r}")
+    w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    optimizer = make_optimizer([w])
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"make_optimizer must return a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    path = np.full((steps + 1, 2), np.nan)
+    path[0] = start
+    for k in range(1, steps + 1):
+        optimizer.zero_grad()
+        loss = fn(w)
+        if not torch.is_tensor(loss) or loss.numel() != 1:
+            raise TypeError("fn must return a scalar tensor")
+        loss.backward()
+        if not (torch.isfinite(loss) and torch.isfinite(w.grad).all()):
+            _diverged(warn, k - 1, "loss or gradient")
+            break
+        optimizer.step()
+        point = w.detach().numpy()
+        if not np.all(np.isfinite(point)):
+            _diverged(warn, k, "iterate")
+            break
+        path[k] = point
+    return path
+
+
+def _diverged(warn: bool, step: int, what: str) -> None:
+    if warn:
+        warnings.warn(
+            f"the run diverged: non-finite {what} at step {step}; later rows are NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def steps_to_tolerance(
+    path: ArrayLike, minimum: ArrayLike, tol: float
+) -> int | None:
+    """The first step ``k`` from which ``||w_k - minimum|| <= tol`` holds for good.
+
+    ``None`` when the run never settles within ``tol`` (or diverged). "For good"
+    means every later iterate stays within ``tol`` too, so an oscillating run that
+    passes through the ball once is not counted as converged.
+    """
+    pts = np.asarray(path, dtype=np.float64)
+    target = np.asarray(minimum, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != target.size:
+        raise ValueError(
+            f"path must have shape (steps+1, {target.size}), got {pts.shape}"
+        )
+    tol = _real("tol", tol)
+    if tol <= 0:
+        raise ValueError(f"tol must be > 0, got {tol}")
+    dist = np.linalg.norm(pts - target.reshape(1, -1), axis=1)
+    inside = dist <= tol  # NaN compares False: a diverged run is never inside
+    if not inside[-1]:
+        return None
+    outside = np.flatnonzero(~inside)
+    return 0 if outside.size == 0 else int(outside[-1] + 1)
