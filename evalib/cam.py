@@ -1,0 +1,217 @@
+"""Grad-CAM: where in the image did the network look for a class?
+
+Chapter 6, "The hooked ResNet-18", derives it step by step; chapter 7 applies it to
+the trained network. For a class ``c`` with score ``y_c`` (the logit) and the ``K``
+feature maps ``A^k`` (each ``h × w``) of a convolutional layer, Grad-CAM
+(Selvaraju et al. 2017) weighs each map by the spatial mean of its gradient and keeps
+the positive part of the weighted sum::
+
+    α_k = 1/(h·w) · Σ_ij ∂y_c/∂A^k_ij
+    L   = ReLU(Σ_k α_k A^k)                      (h × w)
+
+``GradCAM.cam`` then upsamples ``L`` bilinearly to the input's ``H × W`` and divides
+each map by its maximum, so every map lies in [0, 1] (an all-zero map stays zero).
+Grad-CAM++ (Chattopadhay et al. 2018) only changes the weights ``α_k``.
+
+The hooks follow pytorch-grad-cam's hygiene: a forward hook on the target layer keeps
+its output ``A`` and puts a *tensor* hook (``A.register_hook``) on it to catch
+``∂y/∂A`` during backward. Module-level full backward hooks are not used: they fail
+when a later op modifies ``A`` in place, as torchvision's ResNet does with
+``ReLU(inplace=True)`` (pytorch#61519). Hooks live only for the duration of one
+``cam`` call, so a ``GradCAM`` object never leaves a hook on the model, even when a
+call raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Integral
+from types import TracebackType
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["GradCAM", "GradCAMPlusPlus"]
+
+Targets = int | Sequence[int] | Tensor | None
+
+
+class GradCAM:
+    """Class activation maps from the gradients at ``target_layer`` of ``model``.
+
+    Args:
+        model: any ``nn.Module`` mapping a batch ``(N, C, H, W)`` to logits ``(N, classes)``.
+        target_layer: a submodule of ``model`` (or its dotted name, e.g. ``"layer4"``)
+            whose output is a batch of feature maps ``(N, K, h, w)``.
+
+    ``cam(x, targets)`` runs the model in eval mode with its parameters frozen (so no
+    ``.grad`` of the model is touched), then restores every submodule's train/eval
+    mode and every parameter's ``requires_grad`` flag. Use it as a context manager
+    (``with GradCAM(model, model.layer4) as cam: ...``) to make sure of that even when
+    an error interrupts a call; after ``close()`` the object refuses further calls.
+    """
+
+    def __init__(self, model: nn.Module, target_layer: nn.Module | str) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if isinstance(target_layer, str):
+            try:
+                target_layer = model.get_submodule(target_layer)
+            except AttributeError:
+                raise ValueError(
+                    f"model has no submodule named {target_layer!r}; "
+                    "use a name from model.named_modules(), e.g. 'layer4'"
+                ) from None
+        if not isinstance(target_layer, nn.Module):
+            raise TypeError(
+                f"target_layer must be an nn.Module or a submodule name, got {type(target_layer).__name__}"
+            )
+        if not any(m is target_layer for m in model.modules()):
+            raise ValueError(
+                f"target_layer ({type(target_layer).__name__}) is not a submodule of the model; "
+                "pass a module reached from it, e.g. model.layer4"
+            )
+        self.model = model
+        self.target_layer = target_layer
+        self.activations: Tensor | None = None
+        self.gradients: Tensor | None = None
+        self._closed = False
+
+    # -- context manager ---------------------------------------------------------
+    def __enter__(self) -> GradCAM:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the stored tensors and refuse further calls. Idempotent."""
+        self.activations = None
+        self.gradients = None
+        self._closed = True
+
+    # -- the two hooks -------------------------------------------------------------
+    def _forward_hook(self, module: nn.Module, inputs: tuple, output: Tensor) -> None:
+        """Keep the target layer's output ``A`` and hook its gradient."""
+        if not isinstance(output, Tensor) or output.dim() != 4:
+            shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
+            raise ValueError(
+                f"target_layer must output feature maps (N, K, h, w), got {shape}; "
+                "choose a convolutional layer or stage"
+            )
+        self.activations = output.detach()
+        output.register_hook(self._save_gradient)
+
+    def _save_gradient(self, grad: Tensor) -> None:
+        self.gradients = grad.detach()
+
+    # -- the maps --------------------------------------------------------------------
+    def weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
+        """Grad-CAM's channel weights ``α_k``: the spatial mean of ``∂y_c/∂A^k``, ``(N, K)``."""
+        return gradients.mean(dim=(2, 3))
+
+    def _targets(self, targets: Targets, logits: Tensor) -> Tensor:
+        """Class index per sample, ``(N,)``, checked against the logits' width."""
+        n, classes = logits.shape
+        if targets is None:
+            return logits.argmax(dim=1)
+        if isinstance(targets, Tensor):
+            if targets.dtype.is_floating_point or targets.dtype == torch.bool:
+                raise TypeError(f"targets must hold integers, got a tensor of {targets.dtype}")
+            chosen = targets.to(device=logits.device, dtype=torch.long).reshape(-1)
+        elif isinstance(targets, Integral) and not isinstance(targets, bool):
+            chosen = torch.full((n,), int(targets), dtype=torch.long, device=logits.device)
+        elif isinstance(targets, Sequence) and all(
+            isinstance(t, Integral) and not isinstance(t, bool) for t in targets
+        ):
+            chosen = torch.tensor([int(t) for t in targets], dtype=torch.long, device=logits.device)
+        else:
+            raise TypeError(
+                f"targets must be None, an int or a sequence of ints, got {type(targets).__name__}"
+            )
+        if chosen.numel() != n:
+            raise ValueError(f"targets must give one class per image: {chosen.numel()} for {n} images")
+        if chosen.numel() and not bool(((chosen >= 0) & (chosen < classes)).all()):
+            raise ValueError(
+                f"targets must lie in [0, {classes - 1}] (the model has {classes} outputs), "
+                f"got {chosen.tolist()}"
+            )
+        return chosen
+
+    def cam(self, x: Tensor, targets: Targets = None) -> Tensor:
+        """Maps ``(N, H, W)`` in [0, 1] for the batch ``x`` ``(N, C, H, W)``.
+
+        ``targets``: ``None`` (each image's predicted class), one ``int`` for every
+        image, or one class per image (a sequence of ints or an integer tensor).
+        """
+        if self._closed:
+            raise RuntimeError("this GradCAM was closed; create a new one")
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if x.dim() != 4:
+            raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
+        if not x.dtype.is_floating_point:
+            raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
+
+        modes = [(m, m.training) for m in self.model.modules()]
+        flags = [(p, p.requires_grad) for p in self.model.parameters()]
+        handle = self.target_layer.register_forward_hook(self._forward_hook)
+        self.activations = self.gradients = None
+        try:
+            self.model.eval()
+            for p, _ in flags:
+                p.requires_grad_(False)
+            # Gradients flow from the input only: the model's .grad stay untouched.
+            with torch.inference_mode(False), torch.enable_grad():
+                x_in = x.detach().clone().requires_grad_(True)
+                logits = self.model(x_in)
+                if not isinstance(logits, Tensor) or logits.dim() != 2:
+                    raise ValueError("model must return logits of shape (N, classes)")
+                if self.activations is None:
+                    raise RuntimeError("target_layer did not run in the model's forward pass")
+                chosen = self._targets(targets, logits)
+                # In eval mode the images do not interact, so one backward of the sum
+                # gives every image the gradient of its own score.
+                score = logits.gather(1, chosen[:, None]).sum()
+                torch.autograd.grad(score, x_in)
+        finally:
+            handle.remove()
+            for m, training in modes:
+                m.training = training
+            for p, requires_grad in flags:
+                p.requires_grad_(requires_grad)
+
+        if self.gradients is None:
+            raise RuntimeError("no gradient reached target_layer; does the output depend on it?")
+        A, G = self.activations, self.gradients
+        alpha = self.weights(A, G)  # (N, K)
+        maps = F.relu((alpha[:, :, None, None] * A).sum(dim=1, keepdim=True))  # (N, 1, h, w)
+        maps = F.interpolate(maps, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        peak = maps.amax(dim=(2, 3), keepdim=True)
+        maps = torch.where(peak > 0, maps / peak.clamp_min(torch.finfo(maps.dtype).tiny), 0.0)
+        return maps[:, 0].clamp_(0.0, 1.0)
+
+    __call__ = cam
+
+
+class GradCAMPlusPlus(GradCAM):
+    """Grad-CAM++ (Chattopadhay et al. 2018): the same hooks, pixel-weighted gradients.
+
+    With ``g = ∂y_c/∂A^k`` (the exponential-score closed form of the paper)::
+
+        a_ij = g_ij² / (2 g_ij² + Σ_ab A_ab · g_ij³)      (0 where the denominator is 0)
+        α_k  = Σ_ij a_ij · ReLU(g_ij)
+    """
+
+    def weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
+        g2 = gradients.pow(2)
+        g3 = gradients.pow(3)
+        denom = 2 * g2 + activations.sum(dim=(2, 3), keepdim=True) * g3
+        a = torch.where(denom != 0, g2 / torch.where(denom != 0, denom, 1.0), 0.0)
+        return (a * F.relu(gradients)).sum(dim=(2, 3))

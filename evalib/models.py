@@ -1,0 +1,131 @@
+"""The CIFAR ResNet-18 of the book, with a gradient hook on its last conv stage.
+
+Chapter 6, "The hooked ResNet-18", explains every part; chapter 7 trains it. The
+network is the CIFAR variant of He et al. (2016) as written in kuangliu/pytorch-cifar:
+a 3×3 stride-1 stem without max-pooling, four stages of two ``BasicBlock``s each
+(widths ``w, 2w, 4w, 8w`` with ``w = width``, stride 2 at the start of stages 2-4),
+then a global **max** pool and one linear classifier. With ``width=64`` and 10 classes
+it has 11,173,962 parameters.
+
+Two changes to the usual model:
+
+- the forward pass keeps the output ``A`` of ``layer4`` (shape ``(N, 8w, H/8, W/8)``)
+  in ``model.activations`` and registers a gradient hook on it, so that after
+  ``out[...].sum().backward()`` ``model.gradients`` holds ``∂ out / ∂ A`` (same
+  shape). These two tensors are what Grad-CAM needs (:mod:`evalib.cam`);
+- global max pooling (``adaptive_max_pool2d(A, 1)``) replaces the fixed 4×4 average
+  pool, so the classifier sees ``8w`` numbers whatever the input size (32×32, 64×64,
+  non-square).
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["BasicBlock", "ResNet18"]
+
+
+def _positive_int(name: str, value: int) -> int:
+    """``value`` checked to be a whole number ≥ 1, or an error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return int(value)
+
+
+class BasicBlock(nn.Module):
+    """Two 3×3 convolutions with batch norm and a residual connection.
+
+    ``out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``, where the
+    shortcut is the identity, or a strided 1×1 convolution with batch norm when the
+    block changes the resolution or the number of channels (He et al. 2016, option B).
+    """
+
+    def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or in_channels != channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, channels, 1, stride, bias=False),
+                nn.BatchNorm2d(channels),
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        # Out of place on purpose: no in-place op touches a tensor a hook may hold.
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    """CIFAR ResNet-18 that records its ``layer4`` output and that output's gradient.
+
+    Args:
+        num_classes: outputs of the classifier (10 for CIFAR-10).
+        width: channels of the first stage; the stages have ``width × (1, 2, 4, 8)``
+            channels. 64 is the real ResNet-18 (11,173,962 parameters for 10
+            classes); the CPU ("quick") profile uses a narrower network with the same
+            depth and the same hook.
+
+    After ``out = model(x)`` with autograd on, ``model.activations`` is the ``layer4``
+    output ``A`` (detached), shape ``(N, 8·width, ⌈H/8⌉, ⌈W/8⌉)``; after a backward
+    pass from ``out``, ``model.gradients`` is ``∂(backpropagated scalar)/∂A``, same
+    shape. Under ``torch.no_grad()`` or ``torch.inference_mode()`` no hook is
+    registered and both attributes are ``None``: there is nothing to differentiate.
+    """
+
+    def __init__(self, num_classes: int = 10, width: int = 64) -> None:
+        super().__init__()
+        self.num_classes = _positive_int("num_classes", num_classes)
+        self.width = _positive_int("width", width)
+        w = self.width
+        self.conv1 = nn.Conv2d(3, w, 3, 1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        self.layer1 = self._stage(w, w, stride=1)
+        self.layer2 = self._stage(w, 2 * w, stride=2)
+        self.layer3 = self._stage(2 * w, 4 * w, stride=2)
+        self.layer4 = self._stage(4 * w, 8 * w, stride=2)
+        self.linear = nn.Linear(8 * w, self.num_classes)
+        self.activations: Tensor | None = None
+        self.gradients: Tensor | None = None
+
+    @staticmethod
+    def _stage(in_channels: int, channels: int, stride: int) -> nn.Sequential:
+        """Two BasicBlocks; the first one may halve the resolution."""
+        return nn.Sequential(
+            BasicBlock(in_channels, channels, stride), BasicBlock(channels, channels, 1)
+        )
+
+    def _save_gradient(self, grad: Tensor) -> None:
+        """Tensor hook on the layer4 output: runs during backward, receives ∂L/∂A."""
+        self.gradients = grad.detach()
+
+    def features(self, x: Tensor) -> Tensor:
+        """The ``layer4`` output ``A`` for a batch ``x`` of shape ``(N, 3, H, W)``."""
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer1(out)
+        out = self.layer2(out)
+        out = self.layer3(out)
+        return self.layer4(out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"x must be a batch of RGB images (N, 3, H, W), got shape {tuple(x.shape)}")
+        out = self.features(x)
+        self.gradients = None
+        if torch.is_grad_enabled() and out.requires_grad:
+            self.activations = out.detach()
+            out.register_hook(self._save_gradient)
+        else:
+            self.activations = None
+        out = F.adaptive_max_pool2d(out, 1).flatten(1)  # (N, 8w): any H, W
+        return self.linear(out)
