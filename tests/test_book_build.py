@@ -1,0 +1,69 @@
+"""Build the HTML book as readers get it, with warnings as errors, and check the pages."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from test_book_structure import CHAPTERS, CONFIG, ROOT
+
+HTML = ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def build() -> str:
+    """Run `jupyter-book build . -W -n --keep-going` once; return its output."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book build failed:\n{output[-6000:]}"
+    return output
+
+
+def page(md: Path) -> str:
+    return (HTML / "book" / f"{md.stem}.html").read_text()
+
+
+def test_build_has_no_warnings(build):
+    # Sphinx reports "path:line: WARNING: ..."; the kernel's own "WARNING |" log lines are not warnings of the book.
+    warnings = [line for line in build.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
+    assert not warnings, "\n".join(warnings)
+    assert (HTML / "index.html").exists()
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
+def test_colab_button_opens_the_paired_notebook(build, md):
+    repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
+    branch = CONFIG["repository"]["branch"]
+    expected = f"https://colab.research.google.com/github/{repo}/blob/{branch}/book/{md.stem}.ipynb"
+    assert expected in page(md), f"{md.stem}.html has no Colab link to {expected}"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
+def test_glued_values_are_rendered_and_the_install_cell_is_hidden(build, md):
+    html = page(md)
+    assert "{glue" not in html, f"{md.stem}.html shows an unrendered glue role"
+    assert "git+" not in html, f"{md.stem}.html shows the Colab install cell"
+
+
+def test_moving_averages_page_shows_its_figures_and_numbers(build):
+    html = page(ROOT / "book" / "moving_averages.md")
+    figures = re.findall(r'<figure[^>]*id="fig-[\w-]+"', html)
+    assert len(figures) >= 5, f"expected the chapter's captioned figures, found {len(figures)}"
+    # The glued effective window of beta = 0.9 is printed in the prose.
+    assert re.search(r"effective windows are\s*<span[^>]*>\s*2", html)
+
+
+def test_toc_captions_are_in_the_navigation(build):
+    index = (HTML / "book" / "preface.html").read_text()
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    for part in toc["parts"]:
+        assert part["caption"] in index

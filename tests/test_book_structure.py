@@ -1,0 +1,99 @@
+"""The book's sources: chapter pairs, table of contents, install cells, device use."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+
+def is_chapter(md: Path) -> bool:
+    """A chapter is a jupytext MyST notebook; plain pages (the bibliography) are not."""
+    return "format_name: myst" in md.read_text().split("\n---", 1)[0]
+
+
+CHAPTERS = sorted(md for md in BOOK.glob("*.md") if is_chapter(md))
+PAGES = sorted(BOOK.glob("*.md"))
+
+
+def toc_files(node) -> list[str]:
+    """Every `file:` entry of the table of contents, in order."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("file", "root"):
+                found.append(value)
+            else:
+                found += toc_files(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += toc_files(item)
+    return found
+
+
+def cells(notebook) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [
+        (cell.cell_type, cell.source.strip(), tuple(cell.metadata.get("tags", ())))
+        for cell in notebook.cells
+    ]
+
+
+def test_there_are_chapters():
+    assert len(CHAPTERS) >= 2, "book/ should hold the preface and at least one chapter"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_page_is_in_the_table_of_contents(page):
+    assert f"book/{page.stem}" in toc_files(TOC), f"{page} is missing from _toc.yml"
+
+
+@pytest.mark.parametrize("entry", toc_files(TOC))
+def test_every_toc_entry_exists(entry):
+    assert (ROOT / f"{entry}.md").exists(), f"_toc.yml lists {entry}, which has no .md file"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_and_notebook_are_in_sync(md):
+    ipynb = md.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{md.name} has no paired notebook: run `make sync`"
+    assert cells(jupytext.read(md)) == cells(jupytext.read(ipynb)), (
+        f"{md.name} and {ipynb.name} differ: run `make sync` and commit both"
+    )
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+def test_committed_notebook_has_no_outputs(md):
+    notebook = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, (
+                f"{md.with_suffix('.ipynb').name} carries outputs: strip them"
+            )
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
+def test_first_cell_installs_evalib_from_the_configured_repository(md):
+    first = next(cell for cell in jupytext.read(md).cells if cell.cell_type == "code")
+    url = CONFIG["repository"]["url"]
+    assert "remove-cell" in first.metadata.get("tags", ()), "the install cell is hidden in the HTML"
+    assert "import evalib" in first.source and "except ImportError" in first.source
+    assert f'"evalib @ git+{url}"' in first.source, (
+        f"{md.name}: the install cell must install from {url} (repository.url in _config.yml)"
+    )
+
+
+@pytest.mark.parametrize(
+    "path", CHAPTERS + sorted((ROOT / "evalib").glob("*.py")), ids=lambda p: p.name
+)
+def test_code_never_hard_codes_cuda(path):
+    assert not re.search(r"\.cuda\(\)", path.read_text()), f"{path.name}: use evalib.runtime.device()"

@@ -1,0 +1,53 @@
+"""evalib.runtime: device order and the quick/full profile switch."""
+
+import pytest
+import torch
+
+from evalib import runtime
+
+
+def test_profile_defaults_to_full_with_cuda_and_quick_without(monkeypatch):
+    monkeypatch.delenv("EVALIB_PROFILE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.profile() == "full"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert runtime.profile() == "quick"
+
+
+@pytest.mark.parametrize("value, expected", [("quick", "quick"), ("full", "full"), (" FULL ", "full")])
+def test_profile_environment_variable_overrides(monkeypatch, value, expected):
+    monkeypatch.setenv("EVALIB_PROFILE", value)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert runtime.profile() == expected
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("EVALIB_PROFILE", "fast")
+    with pytest.raises(ValueError, match=r"EVALIB_PROFILE='fast'.*quick, full"):
+        runtime.profile()
+
+
+def test_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.device() == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert runtime.device() == torch.device("mps")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert runtime.device() == torch.device("cpu")
+
+
+def test_seed_everything_makes_torch_and_numpy_repeat():
+    import numpy as np
+
+    runtime.seed_everything(3)
+    first = (torch.rand(3), np.random.rand(3))
+    runtime.seed_everything(3)
+    second = (torch.rand(3), np.random.rand(3))
+    assert torch.equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "1", True])
+def test_seed_everything_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="seed"):
+        runtime.seed_everything(seed)
