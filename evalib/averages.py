@@ -62,10 +62,14 @@ def sma(x: ArrayLike, window: int) -> NDArray[np.float64]:
     w = _window(window, arr.size)
     # Window sums as differences of one cumulative sum: O(n) whatever the window.
     # Centring first keeps the running total small, so the differences stay exact.
-    centred = arr - arr.mean()
-    totals = np.concatenate(([0.0], np.cumsum(centred)))
-    out = np.full(arr.size, np.nan)
-    out[w - 1 :] = (totals[w:] - totals[:-w]) / w + arr.mean()
+    mean = arr.mean()
+    totals = np.cumsum(arr - mean)
+    out = np.empty(arr.size)
+    out[: w - 1] = np.nan
+    out[w - 1] = totals[w - 1]
+    np.subtract(totals[w:], totals[:-w], out=out[w:])
+    out[w - 1 :] /= w
+    out[w - 1 :] += mean
     return out
 
 
@@ -104,11 +108,14 @@ def ewma(x: ArrayLike, beta: float, bias_correction: bool = False) -> NDArray[np
     if not isinstance(bias_correction, (bool, np.bool_)):
         raise TypeError(f"bias_correction must be a bool, got {type(bias_correction).__name__}")
     # lfilter runs the recursion v[t] = b*v[t-1] + (1-b)*x[t] in compiled code.
-    v = lfilter([1.0 - b], [1.0, -b], arr)
-    if bias_correction:
-        steps = np.arange(1, arr.size + 1)
-        v = v / -np.expm1(steps * math.log(b)) if b > 0 else v  # 1 - b**t, accurately
-    return np.asarray(v, dtype=np.float64)
+    v: NDArray[np.float64] = lfilter([1.0 - b], [1.0, -b], arr)
+    if bias_correction and b > 0:
+        # 1 - b**t rounds to exactly 1.0 once b**t < 2**-53, so only the first
+        # `start_up` values need dividing.
+        start_up = min(arr.size, math.ceil(-53 * math.log(2) / math.log(b)) + 1)
+        steps = np.arange(1, start_up + 1)
+        v[:start_up] /= -np.expm1(steps * math.log(b))  # 1 - b**t, accurate for small t
+    return v
 
 
 def effective_window(beta: float) -> float:
