@@ -1,0 +1,214 @@
+"""Minibatch gradient noise, and what momentum's moving average does to it.
+
+Chapter "Why momentum really works" measures all of this on a small network and real
+data (scikit-learn's handwritten digits). The loss of a dataset of ``N`` examples is
+the mean of per-example losses, so its gradient is the mean ``ḡ`` of the per-example
+gradients ``g_i``, and a minibatch gradient ``g_B`` is the mean over ``B`` of them:
+
+- unbiased: ``E[g_B] = ḡ``;
+- noisy: ``E||g_B − ḡ||² = tr(Σ)/B · (N−B)/(N−1)`` for a batch drawn without
+  replacement, where ``tr(Σ) = mean_i ||g_i − ḡ||²`` (:func:`minibatch_variance`);
+- averaged by momentum: the EWMA ``V_t = β V_{t−1} + (1−β) g_t`` of independent
+  minibatch gradients at fixed weights has, once its start is forgotten, the variance
+  ``(1−β)/(1+β)`` times that of one minibatch gradient (:func:`ewma_variance_factor`).
+
+:func:`heavy_ball_noise_floor` gives the other side: with noisy gradients the heavy
+ball does not converge but jitters around the minimum of a quadratic, and that jitter
+grows with ``β`` at a fixed learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from scipy.linalg import solve_discrete_lyapunov
+from torch import Tensor, nn
+
+__all__ = [
+    "per_example_gradients",
+    "sample_minibatch_gradients",
+    "minibatch_variance",
+    "ewma_rows",
+    "ewma_variance_factor",
+    "gradient_noise",
+    "heavy_ball_noise_floor",
+]
+
+
+def _real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _beta(beta: Any) -> float:
+    beta = _real("beta", beta)
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"beta must satisfy 0 <= beta < 1, got {beta}")
+    return beta
+
+
+def _count(name: str, value: Any, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ValueError(f"{name} must be {allowed}, got {value}")
+    return int(value)
+
+
+def _matrix(name: str, grads: Any) -> Tensor:
+    if not torch.is_tensor(grads) or grads.ndim != 2 or not grads.is_floating_point():
+        raise ValueError(f"{name} must be a 2-D floating-point tensor (rows are gradients)")
+    return grads
+
+
+def per_example_gradients(
+    model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor], x: Tensor, y: Tensor
+) -> Tensor:
+    """The gradient of ``loss_fn`` for each example alone: an ``(N, P)`` tensor.
+
+    Row ``i`` is ``∇_θ loss_fn(model(x[i:i+1]), y[i:i+1])`` flattened over all ``P``
+    trainable parameters (in ``model.parameters()`` order). Their mean is the
+    full-batch gradient of the mean loss. Computed in one pass with ``torch.func``
+    (``vmap`` over ``grad``); the model's weights are not changed.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not (torch.is_tensor(x) and torch.is_tensor(y)) or len(x) != len(y) or len(x) == 0:
+        raise ValueError("x and y must be tensors with the same, non-zero number of rows")
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    params = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
+    buffers = {n: b.detach() for n, b in model.named_buffers()}
+
+    def loss_one(p: dict[str, Tensor], xi: Tensor, yi: Tensor) -> Tensor:
+        out = torch.func.functional_call(model, (p, buffers), (xi.unsqueeze(0),))
+        return loss_fn(out, yi.unsqueeze(0))
+
+    grads = torch.func.vmap(torch.func.grad(loss_one), in_dims=(None, 0, 0))(params, x, y)
+    return torch.cat([grads[n].reshape(len(x), -1) for n in names], dim=1)
+
+
+def sample_minibatch_gradients(
+    per_example: Tensor, batch_size: int, n_batches: int, generator: torch.Generator | None = None
+) -> Tensor:
+    """``n_batches`` independent minibatch gradients at fixed weights: ``(n_batches, P)``.
+
+    Each row is the mean of ``batch_size`` rows of ``per_example`` drawn without
+    replacement (different rows of the output are drawn independently), i.e. the
+    gradient a training step with that batch would see.
+    """
+    grads = _matrix("per_example", per_example)
+    n = grads.shape[0]
+    b = _count("batch_size", batch_size, 1, n)
+    t = _count("n_batches", n_batches, 1)
+    out = torch.empty(t, grads.shape[1], dtype=grads.dtype)
+    chunk = max(1, 2**22 // n)  # rows of the (chunk, N) selection matrix held at once
+    for start in range(0, t, chunk):
+        rows = min(chunk, t - start)
+        # argsort of uniform noise: a random permutation per row, of which we take B.
+        idx = torch.rand(rows, n, generator=generator).argsort(dim=1)[:, :b]
+        # Averaging B rows is a matrix product with weights 1/B on the chosen ones.
+        select = torch.zeros(rows, n, dtype=grads.dtype).scatter_(1, idx, 1.0 / b)
+        out[start : start + rows] = select @ grads
+    return out
+
+
+def minibatch_variance(per_example: Tensor, batch_size: int) -> float:
+    """``E||g_B − ḡ||² = tr(Σ)/B · (N−B)/(N−1)``, exactly, for batches without replacement.
+
+    ``tr(Σ) = (1/N) Σ_i ||g_i − ḡ||²`` is the total variance of one example's
+    gradient; ``(N−B)/(N−1)`` is the finite-population correction (0 for ``B = N``:
+    the full batch has no noise).
+    """
+    grads = _matrix("per_example", per_example)
+    n = grads.shape[0]
+    b = _count("batch_size", batch_size, 1, n)
+    if n == 1:
+        return 0.0
+    spread = (grads - grads.mean(dim=0)).pow(2).sum(dim=1).mean().item()
+    return spread / b * (n - b) / (n - 1)
+
+
+def ewma_rows(grads: Tensor, beta: float) -> Tensor:
+    """The EWMA of a sequence of gradients, row by row: ``V_t = β V_{t−1} + (1−β) g_t``.
+
+    ``V`` starts at 0, as momentum's buffer does; row ``t`` of the result is ``V_t``
+    after seeing rows ``0..t`` of ``grads``. ``(1−β) ×`` PyTorch's momentum buffer.
+    """
+    grads = _matrix("grads", grads)
+    beta = _beta(beta)
+    out = torch.empty_like(grads)
+    v = torch.zeros_like(grads[0])
+    for t in range(grads.shape[0]):
+        v = beta * v + (1.0 - beta) * grads[t]
+        out[t] = v
+    return out
+
+
+def ewma_variance_factor(beta: float) -> float:
+    """Steady-state variance of an EWMA of independent noise, per unit input variance.
+
+    ``V_t = Σ_k (1−β) β^k g_{t−k}`` with independent ``g`` of variance ``σ²`` has
+    variance ``(1−β)² Σ_k β^{2k} σ² → (1−β)²/(1−β²) σ² = (1−β)/(1+β) σ²``; about
+    ``(1−β)/2`` for ``β`` near 1, the noise of a plain average over ``2/(1−β)`` steps.
+    """
+    beta = _beta(beta)
+    return (1.0 - beta) / (1.0 + beta)
+
+
+def gradient_noise(grads: Tensor, full: Tensor) -> dict[str, float]:
+    """How far gradient estimates (rows of ``grads``) are from the full gradient ``full``.
+
+    Returns ``variance``: ``mean_t ||g_t − full||²``; ``relative``: that divided by
+    ``||full||²`` (above 1, the noise outweighs the signal); ``cosine``: the mean
+    cosine similarity between ``g_t`` and ``full`` (1 = same direction).
+    """
+    grads = _matrix("grads", grads)
+    if not torch.is_tensor(full) or full.shape != grads.shape[1:]:
+        raise ValueError(f"full must be a tensor of shape {tuple(grads.shape[1:])}")
+    variance = (grads - full).pow(2).sum(dim=1).mean().item()
+    cosine = nn.functional.cosine_similarity(grads, full.unsqueeze(0), dim=1).mean().item()
+    return {
+        "variance": variance,
+        "relative": variance / full.pow(2).sum().item(),
+        "cosine": cosine,
+    }
+
+
+def heavy_ball_noise_floor(lr: float, beta: float, eigval: float, noise_var: float) -> float:
+    """Stationary variance of ``w`` for the heavy ball with noisy gradients on ``½ λ w²``.
+
+    Gradients are ``λ w + ε`` with independent noise of variance ``σ²``; the iteration
+    ``z ← β z + λ w + ε``, ``w ← w − α z`` is the linear system
+    ``s ← R s + c ε`` for ``s = (z, w)``, ``R = [[β, λ], [−αβ, 1−αλ]]``,
+    ``c = (1, −α)``. When it is stable (``0 < αλ < 2+2β``), its stationary covariance
+    ``P`` solves the Lyapunov equation ``P = R P Rᵀ + σ² c cᵀ``; this returns
+    ``P_ww``. The expected loss in that steady state is ``½ λ P_ww``. For ``β = 0`` it
+    is ``α σ² / (λ (2 − αλ))``.
+    """
+    alpha, beta = _real("lr", lr), _beta(beta)
+    lam, sigma2 = _real("eigval", eigval), _real("noise_var", noise_var)
+    if alpha <= 0 or lam <= 0 or sigma2 < 0:
+        raise ValueError(
+            f"lr and eigval must be > 0 and noise_var >= 0, got lr={alpha}, eigval={lam}, "
+            f"noise_var={sigma2}"
+        )
+    if not alpha * lam < 2.0 + 2.0 * beta:
+        raise ValueError(
+            f"the heavy ball diverges for lr*eigval >= 2+2*beta; got {alpha * lam:g} "
+            f"with beta={beta}"
+        )
+    R = np.array([[beta, lam], [-alpha * beta, 1.0 - alpha * lam]])
+    c = np.array([[1.0], [-alpha]])
+    P: NDArray[np.float64] = solve_discrete_lyapunov(R, sigma2 * (c @ c.T))
+    return float(P[1, 1])
