@@ -1,0 +1,310 @@
+"""Convergence theory of gradient descent and momentum on a convex quadratic.
+
+The model is ``f(w) = ½ wᵀAw − bᵀw`` with a symmetric positive-definite ``A`` whose
+eigenvalues ``0 < λ_1 ≤ … ≤ λ_n`` are the curvatures; ``κ = λ_n / λ_1`` is the
+condition number. In the eigenbasis of ``A`` every method studied here splits into
+``n`` independent one-dimensional problems, one per eigenvalue, so everything below
+takes the eigenvalues only.
+
+- Gradient descent ``w ← w − α∇f(w)`` (chapter 1, "Gradient descent and pathological
+  curvature"): the error along eigenvector ``i`` is multiplied by ``1 − αλ_i`` at
+  every step, so the rate is ``max_i |1 − αλ_i|``.
+- Momentum, the heavy ball ``z ← βz + ∇f(w)``, ``w ← w − αz`` (chapter 2, "Momentum:
+  the heavy ball", after Polyak 1964 and Goh 2017): along eigenvector ``i`` the pair
+  ``(z, x)`` is multiplied by the 2×2 matrix ``R = [[β, λ], [−αβ, 1 − αλ]]``, and the
+  rate is the largest spectral radius of these matrices.
+
+A *rate* is the factor by which the error shrinks per step in the long run: the
+error after ``k`` steps behaves like ``rate**k`` (times a polynomial in ``k`` when
+``R`` has a repeated eigenvalue). A rate below 1 means convergence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "gd_rate",
+    "momentum_rate",
+    "momentum_matrix",
+    "momentum_roots",
+    "optimal_gd",
+    "optimal_momentum",
+    "critical_beta",
+    "gd_error",
+    "run_gd",
+    "run_momentum",
+    "empirical_rate",
+    "iterations_needed",
+    "iterations_to_tolerance",
+]
+
+
+# -- input checks -------------------------------------------------------------------
+def _eigvals(eigvals: ArrayLike) -> NDArray[np.float64]:
+    """``eigvals`` as a non-empty 1-D float array of finite positive numbers."""
+    if isinstance(eigvals, (str, bytes)):
+        raise TypeError("eigvals must be real numbers, got a string")
+    try:
+        lam = np.atleast_1d(np.asarray(eigvals, dtype=np.float64))
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"eigvals must be real numbers: {err}") from None
+    if lam.ndim != 1:
+        raise ValueError(f"eigvals must be a number or a 1-D array, got shape {lam.shape}")
+    if lam.size == 0:
+        raise ValueError("eigvals must hold at least one eigenvalue, got none")
+    if not np.all(np.isfinite(lam)):
+        raise ValueError(f"eigvals must be finite, got {lam.tolist()}")
+    if np.any(lam <= 0):
+        raise ValueError(
+            "eigvals must all be > 0 (A positive definite), "
+            f"got the minimum {lam.min()}"
+        )
+    return lam
+
+
+def _scalar(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {out}")
+    return out
+
+
+def _lr(lr: Any) -> float:
+    out = _scalar("lr", lr)
+    if out <= 0:
+        raise ValueError(f"lr must be > 0, got {out}")
+    return out
+
+
+def _beta(beta: Any) -> float:
+    out = _scalar("beta", beta)
+    if not 0.0 <= out < 1.0:
+        raise ValueError(f"beta must satisfy 0 <= beta < 1, got {out}")
+    return out
+
+
+def _steps(steps: Any) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 0:
+        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+    return int(steps)
+
+
+def _tol(tol: Any) -> float:
+    out = _scalar("tol", tol)
+    if not 0.0 < out < 1.0:
+        raise ValueError(f"tol must satisfy 0 < tol < 1, got {out}")
+    return out
+
+
+# -- gradient descent -----------------------------------------------------------------
+def gd_rate(lr: float, eigvals: ArrayLike) -> float:
+    """Rate of gradient descent with step ``lr``: ``max_i |1 − lr·λ_i|``.
+
+    Along eigenvector ``i`` the error obeys ``x_i^{k+1} = (1 − αλ_i) x_i^k``, so
+    ``x_i^k = (1 − αλ_i)^k x_i^0``; it shrinks iff ``0 < αλ_i < 2`` (chapter 1).
+    """
+    alpha, lam = _lr(lr), _eigvals(eigvals)
+    return float(np.max(np.abs(1.0 - alpha * lam)))
+
+
+def optimal_gd(eigvals: ArrayLike) -> tuple[float, float]:
+    """The step size that minimises :func:`gd_rate`, and that rate.
+
+    ``α* = 2 / (λ_1 + λ_n)`` balances the slowest and the fastest direction,
+    ``1 − α*λ_1 = −(1 − α*λ_n)``, giving the rate ``(κ − 1) / (κ + 1)`` (chapter 1).
+    """
+    lam = _eigvals(eigvals)
+    lo, hi = float(lam.min()), float(lam.max())
+    kappa = hi / lo
+    return 2.0 / (lo + hi), (kappa - 1.0) / (kappa + 1.0)
+
+
+def gd_error(lr: float, eigvals: ArrayLike, x0: ArrayLike, steps: int) -> NDArray[np.float64]:
+    """The closed form ``x_i^k = (1 − αλ_i)^k x_i^0`` for ``k = 0..steps``.
+
+    Returns an array of shape ``(steps + 1, n)``: row ``k`` holds the error's
+    eigen-coordinates after ``k`` steps of gradient descent (chapter 1).
+    """
+    alpha, lam = _lr(lr), _eigvals(eigvals)
+    x0 = np.asarray(x0, dtype=np.float64)
+    if x0.shape != lam.shape:
+        raise ValueError(f"x0 must have one entry per eigenvalue, shape {lam.shape}, got {x0.shape}")
+    k = np.arange(_steps(steps) + 1)[:, None]
+    return (1.0 - alpha * lam) ** k * x0
+
+
+# -- momentum -------------------------------------------------------------------------
+def momentum_matrix(lr: float, beta: float, eigval: float) -> NDArray[np.float64]:
+    """The 2×2 iteration matrix ``R`` of the heavy ball along one eigen-direction.
+
+    With ``z ← βz + λx`` and ``x ← x − αz`` (``x`` the error, ``λx`` its gradient),
+    ``(z, x)`` after a step is ``R @ (z, x)`` with ``R = [[β, λ], [−αβ, 1 − αλ]]``
+    (chapter 2). Its eigenvalues are :func:`momentum_roots`.
+    """
+    alpha, b = _lr(lr), _beta(beta)
+    lam = _eigvals(eigval)
+    if lam.size != 1:
+        raise ValueError(f"eigval must be a single eigenvalue, got {lam.size}")
+    lam1 = float(lam[0])
+    return np.array([[b, lam1], [-alpha * b, 1.0 - alpha * lam1]])
+
+
+def momentum_roots(h: ArrayLike, beta: ArrayLike) -> NDArray[np.complex128]:
+    """The two eigenvalues of ``R`` as functions of ``h = αλ`` and ``β`` (broadcast).
+
+    They solve ``μ² − (1 + β − h) μ + β = 0``:
+    ``μ = ((1 + β − h) ± √((1 + β − h)² − 4β)) / 2``. They are complex, with
+    ``|μ| = √β``, when ``(1 − √h)² < β < (1 + √h)²``, real otherwise (chapter 2).
+    Returns a complex array of shape ``broadcast(h, β).shape + (2,)``, larger modulus
+    first. Accepts any real ``h`` and ``β`` so the whole ``(h, β)`` plane can be drawn.
+    """
+    h_arr = np.asarray(h, dtype=np.float64)
+    b_arr = np.asarray(beta, dtype=np.float64)
+    if not (np.all(np.isfinite(h_arr)) and np.all(np.isfinite(b_arr))):
+        raise ValueError("h and beta must be finite")
+    h_arr, b_arr = np.broadcast_arrays(h_arr, b_arr)
+    trace = 1.0 + b_arr - h_arr
+    sq = np.sqrt((trace**2 - 4.0 * b_arr).astype(np.complex128))
+    # Of trace ± sq, the root with the sign of the trace has the larger modulus; the
+    # other is β / (that root), which avoids cancellation.
+    sign = np.where(trace >= 0, 1.0, -1.0)
+    big = 0.5 * (trace + sign * sq)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        small = np.where(big != 0, b_arr / np.where(big != 0, big, 1.0), 0.0)
+    return np.stack((big, small), axis=-1)
+
+
+def momentum_rate(lr: float, beta: float, eigvals: ArrayLike) -> float:
+    """Rate of the heavy ball: ``max_i ρ(R_i)``, the largest spectral radius.
+
+    ``β = 0`` gives :func:`gd_rate`. The rate is below 1 for every eigenvalue iff
+    ``0 < αλ_i < 2 + 2β`` (chapter 2).
+    """
+    alpha, b, lam = _lr(lr), _beta(beta), _eigvals(eigvals)
+    return float(np.max(np.abs(momentum_roots(alpha * lam, b))))
+
+
+def critical_beta(lr: float, eigval: float) -> float:
+    """The critically damped ``β = (1 − √(αλ))²`` of one direction (chapter 2).
+
+    It is the smallest ``β`` for which the roots of ``R`` are complex (for
+    ``αλ ≤ 1``) and the one at which the two roots meet; for ``αλ ≤ 1`` it gives
+    the direction its fastest rate, ``|μ| = √β = |1 − √(αλ)|``.
+    """
+    alpha = _lr(lr)
+    lam = _eigvals(eigval)
+    if lam.size != 1:
+        raise ValueError(f"eigval must be a single eigenvalue, got {lam.size}")
+    return (1.0 - math.sqrt(alpha * float(lam[0]))) ** 2
+
+
+def optimal_momentum(eigvals: ArrayLike) -> tuple[float, float, float]:
+    """The step size and momentum that minimise :func:`momentum_rate`, and that rate.
+
+    ``α* = (2 / (√λ_1 + √λ_n))²``, ``β* = ((√κ − 1) / (√κ + 1))²``, rate
+    ``√β* = (√κ − 1) / (√κ + 1)``: the square root of ``κ`` replaces the ``κ`` of
+    :func:`optimal_gd` (Polyak 1964; chapter 2).
+    """
+    lam = _eigvals(eigvals)
+    lo, hi = float(lam.min()), float(lam.max())
+    root_kappa = math.sqrt(hi / lo)
+    rate = (root_kappa - 1.0) / (root_kappa + 1.0)
+    lr = (2.0 / (math.sqrt(lo) + math.sqrt(hi))) ** 2
+    return lr, rate**2, rate
+
+
+# -- running the algorithms -----------------------------------------------------------
+Grad = Callable[[NDArray[np.float64]], ArrayLike]
+
+
+def run_momentum(
+    grad: Grad, w0: ArrayLike, lr: float, beta: float, steps: int
+) -> NDArray[np.float64]:
+    """Run the heavy ball ``z ← βz + ∇f(w)``, ``w ← w − αz`` from ``z = 0``.
+
+    ``grad`` maps a float64 array of the shape of ``w0`` to the gradient there. Returns
+    the ``steps + 1`` iterates ``w_0, …, w_steps`` stacked (shape ``(steps+1,) +
+    w0.shape``). Iterates that overflow become ``inf``/``nan`` rather than raising, so
+    divergent settings can be shown (chapter 2).
+    """
+    alpha, b, n = _lr(lr), _beta(beta), _steps(steps)
+    w = np.array(w0, dtype=np.float64)
+    if w.size == 0 or not np.all(np.isfinite(w)):
+        raise ValueError("w0 must be a non-empty array of finite numbers")
+    path = np.empty((n + 1,) + w.shape)
+    path[0] = w
+    z = np.zeros_like(w)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, n + 1):
+            z = b * z + np.asarray(grad(w), dtype=np.float64)
+            w = w - alpha * z
+            path[k] = w
+    return path
+
+
+def run_gd(grad: Grad, w0: ArrayLike, lr: float, steps: int) -> NDArray[np.float64]:
+    """Run gradient descent ``w ← w − α∇f(w)``: :func:`run_momentum` with ``β = 0``."""
+    return run_momentum(grad, w0, lr, 0.0, steps)
+
+
+# -- measuring rates from runs ----------------------------------------------------------
+def empirical_rate(errors: ArrayLike, start: int | None = None, stop: int | None = None) -> float:
+    """The per-step factor measured from a run, to compare with a predicted rate.
+
+    ``errors`` is a 1-D sequence of error sizes ``e_k`` (e.g. ``‖w_k − w*‖``). The
+    measured rate is ``(E_stop / E_start)^(1 / (stop − start))`` with
+    ``E_k = max_{j ≥ k} e_j``, the largest error from step ``k`` on. With complex
+    roots (momentum) the error oscillates inside its envelope ``C·rate^k``; taking
+    the largest later error follows the envelope instead of the oscillation. The
+    defaults use the second half of the run, where the slowest mode dominates.
+    """
+    e = np.asarray(errors, dtype=np.float64)
+    if e.ndim != 1 or e.size < 2:
+        raise ValueError(f"errors must be a 1-D array of at least 2 values, got shape {e.shape}")
+    if not np.all(np.isfinite(e)) or np.any(e < 0):
+        raise ValueError("errors must be finite and >= 0 (a diverged run has no rate to measure)")
+    stop = e.size - 1 if stop is None else int(stop)
+    start = stop // 2 if start is None else int(start)
+    if not 0 <= start < stop <= e.size - 1:
+        raise ValueError(f"need 0 <= start < stop <= {e.size - 1}, got start={start}, stop={stop}")
+    envelope = np.maximum.accumulate(e[::-1])[::-1]
+    a, z = envelope[start], envelope[stop]
+    if a == 0:
+        raise ValueError(f"errors from step {start} on are all 0: there is no rate to measure")
+    if z == 0:
+        return 0.0
+    return float(np.exp((np.log(z) - np.log(a)) / (stop - start)))
+
+
+def iterations_needed(rate: float, tol: float) -> float:
+    """Steps ``k`` for ``rate**k`` to fall to ``tol``: ``ln(tol) / ln(rate)``.
+
+    ``inf`` when ``rate >= 1`` (no convergence), 0 when ``rate == 0``. For GD at its
+    optimum this grows like ``κ/2 · ln(1/tol)``; for momentum like ``√κ/2 · ln(1/tol)``.
+    """
+    r, t = _scalar("rate", rate), _tol(tol)
+    if r < 0:
+        raise ValueError(f"rate must be >= 0, got {r}")
+    if r >= 1.0:
+        return math.inf
+    if r == 0.0:
+        return 0.0
+    return math.log(t) / math.log(r)
+
+
+def iterations_to_tolerance(errors: ArrayLike, tol: float) -> int | None:
+    """The first ``k`` with ``errors[k] <= tol · errors[0]``, or ``None`` if never reached."""
+    e = np.asarray(errors, dtype=np.float64)
+    if e.ndim != 1 or e.size == 0:
+        raise ValueError(f"errors must be a non-empty 1-D array, got shape {e.shape}")
+    hits = np.flatnonzero(e <= _tol(tol) * e[0])
+    return int(hits[0]) if hits.size else None
