@@ -83,3 +83,118 @@ def color_cycle(n: int) -> Sequence[str]:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative int, got {n!r}")
     return [COLORS[i % len(COLORS)] for i in range(n)]
+
+
+# -- landscapes and the paths of optimisers (chapters 1, 2 and 5) ----------------------
+def _landscape_levels(z: "np.ndarray", levels: int, log_scale: bool) -> "np.ndarray":
+    """Contour levels: evenly spaced, or geometrically for steep-walled landscapes."""
+    import numpy as np
+
+    lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
+    if log_scale:
+        floor = max(lo, 0.0) + 1e-3 * max(hi - lo, 1e-12)
+        return np.geomspace(floor, hi, levels)
+    return np.linspace(lo, hi, levels)
+
+
+def plot_landscape(ax: Axes, landscape, *, n: int = 200, levels: int = 25, filled: bool = False) -> Axes:
+    """Draw the contours of a 2-D landscape (``evalib.landscapes``) over its ``bounds``.
+
+    Marks the known minimum with a star, or the stationary point with a cross when the
+    landscape has no minimum. Levels are logarithmic where ``landscape.log_scale``.
+    """
+    X, Y, Z = landscape.grid(n)
+    lv = _landscape_levels(Z, levels, getattr(landscape, "log_scale", False))
+    draw = ax.contourf if filled else ax.contour
+    draw(X, Y, Z, levels=lv, cmap="Greys_r" if filled else "viridis", linewidths=0.7, alpha=0.8)
+    if landscape.minimum is not None:
+        ax.plot(*landscape.minimum, marker="*", markersize=14, color=PALETTE["black"],
+                linestyle="none", label="minimum")
+    else:
+        ax.plot(*landscape.stationary_point, marker="X", markersize=10, color=PALETTE["black"],
+                linestyle="none", label="saddle point")
+    (x0, x1), (y0, y1) = landscape.bounds
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.grid(False)
+    return ax
+
+
+def plot_paths(
+    ax: Axes,
+    landscape,
+    paths: "dict[str, np.ndarray]",
+    *,
+    title: str | None = None,
+    markers: bool = True,
+    n: int = 200,
+    levels: int = 25,
+) -> Axes:
+    """The figure every trajectory in the book uses: contours plus iterate paths.
+
+    ``paths`` maps a legend label to an array of iterates of shape ``(steps+1, 2)``
+    (``evalib.theory.run_momentum`` or ``evalib.optim.trajectory`` return these).
+    Iterates outside the plot window are clipped; ``nan``/``inf`` (a diverged run)
+    end the line.
+    """
+    import numpy as np
+
+    if not isinstance(paths, dict) or not paths:
+        raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
+    plot_landscape(ax, landscape, n=n, levels=levels)
+    for (name, path), color in zip(paths.items(), color_cycle(len(paths))):
+        p = np.asarray(path, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != 2:
+            raise ValueError(f"paths[{name!r}] must have shape (steps+1, 2), got {p.shape}")
+        ax.plot(p[:, 0], p[:, 1], color=color, linewidth=1.3,
+                marker="o" if markers else None, markersize=2.5, label=name)
+    ax.plot(*np.asarray(next(iter(paths.values())))[0], marker="o", markersize=8,
+            markerfacecolor="white", color=PALETTE["black"], linestyle="none", label="start")
+    label(ax, title if title is not None else landscape.name, "$w_1$ (dimensionless)",
+          "$w_2$ (dimensionless)", legend=True)
+    return ax
+
+
+def animate_paths(
+    landscape,
+    paths: "dict[str, np.ndarray]",
+    *,
+    title: str | None = None,
+    frames: int = 60,
+    interval: int = 80,
+    figsize: tuple[float, float] = (6.5, 4.5),
+):
+    """A ``FuncAnimation`` of the iterates of ``paths`` moving over ``landscape``.
+
+    Each frame shows the paths up to one step (``frames`` steps spread evenly over the
+    run); the step number is in the title. The figure is closed before returning, so
+    ``IPython.display.HTML(anim.to_jshtml())`` shows the animation and no static copy.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.animation import FuncAnimation
+
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in paths.items()}
+    steps = min(len(a) for a in arrays.values()) - 1
+    if steps < 1:
+        raise ValueError("paths must hold at least two iterates each")
+    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
+        raise ValueError(f"frames must be an int >= 2, got {frames!r}")
+    shown = np.unique(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int))
+    fig, ax = plt.subplots(figsize=figsize)
+    plot_paths(ax, landscape, {k: a[:1] for k, a in arrays.items()}, title=title)
+    lines = [line for line in ax.get_lines() if line.get_label() in arrays]
+    heads = [ax.plot([], [], marker="o", markersize=7, color=line.get_color(), linestyle="none")[0]
+             for line in lines]
+    base = title if title is not None else landscape.name
+
+    def draw(k: int):
+        for line, head, a in zip(lines, heads, arrays.values()):
+            line.set_data(a[: k + 1, 0], a[: k + 1, 1])
+            head.set_data(a[k : k + 1, 0], a[k : k + 1, 1])
+        ax.set_title(f"{base}: step {k}")
+        return [*lines, *heads]
+
+    anim = FuncAnimation(fig, draw, frames=shown, interval=interval, blit=False)
+    plt.close(fig)
+    return anim

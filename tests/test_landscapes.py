@@ -151,3 +151,51 @@ def test_calls_reject_points_that_are_not_2d() -> None:
         saddle(["a", "b"])
     with pytest.raises(ValueError, match="n must"):
         ravine.grid(1)
+
+
+# -- the contour-and-path figures of evalib.plots ------------------------------------------
+def test_plot_paths_draws_every_path_and_marks_the_minimum() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from evalib import plots
+    from evalib.theory import run_gd, run_momentum
+
+    paths = {
+        "GD": run_gd(ravine.grad, ravine.start, 0.09, 30),
+        "momentum": run_momentum(ravine.grad, ravine.start, 0.05, 0.8, 30),
+    }
+    for landscape in (ravine, rosenbrock, saddle):
+        fig, ax = plt.subplots()
+        plots.plot_paths(ax, landscape, paths)
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert {"GD", "momentum", "start"} <= set(labels)
+        assert ("minimum" in labels) == (landscape.minimum is not None)
+        line = next(li for li in ax.get_lines() if li.get_label() == "GD")
+        np.testing.assert_array_equal(line.get_xydata(), paths["GD"])
+        assert ax.get_xlim() == landscape.bounds[0]
+        assert ax.get_xlabel() and ax.get_ylabel()
+        plt.close(fig)
+    with pytest.raises(ValueError):
+        plots.plot_paths(plt.gca(), ravine, {"bad": np.zeros((3, 3))})
+    plt.close("all")
+
+
+def test_animate_paths_ends_on_the_last_iterate() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from evalib import plots
+    from evalib.theory import run_gd
+
+    path = run_gd(ravine.grad, ravine.start, 0.09, 20)
+    anim = plots.animate_paths(ravine, {"GD": path}, frames=5)
+    frames = list(anim._iter_gen())  # the step numbers the animation will show
+    assert frames[0] == 0 and frames[-1] == 20 and len(frames) == 5
+    anim._func(frames[-1])
+    line = next(li for li in anim._fig.axes[0].get_lines() if li.get_label() == "GD")
+    np.testing.assert_array_equal(line.get_xydata(), path)
+    html = anim.to_jshtml()
+    assert "<script" in html and html.count("data:image/png") >= 5
