@@ -1,0 +1,227 @@
+"""Tests of evalib.cam: Grad-CAM and Grad-CAM++ on our ResNet-18 and on torchvision's."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+from evalib.cam import GradCAM, GradCAMPlusPlus
+from evalib.models import ResNet18
+
+
+@pytest.fixture
+def model() -> ResNet18:
+    torch.manual_seed(0)
+    return ResNet18(num_classes=10, width=4)
+
+
+@pytest.fixture
+def x() -> torch.Tensor:
+    return torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+
+
+def hook_count(model: nn.Module) -> int:
+    """Every module-level hook the model holds (forward, pre-forward, backward)."""
+    return sum(
+        len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) + len(m._backward_pre_hooks)
+        for m in model.modules()
+    )
+
+
+def cam_by_hand(A: torch.Tensor, G: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Grad-CAM written out: α_k = mean_ij G, ReLU(Σ_k α_k A^k), upsample, divide by max."""
+    alpha = G.mean(dim=(2, 3))
+    maps = F.relu(torch.einsum("nk,nkhw->nhw", alpha, A))[:, None]
+    maps = F.interpolate(maps, size=size, mode="bilinear", align_corners=False)[:, 0]
+    return torch.nan_to_num(maps / maps.amax(dim=(1, 2), keepdim=True), nan=0.0)  # 0/0: no evidence
+
+
+def test_maps_are_input_sized_and_span_0_to_1(model):
+    for size in [(32, 32), (64, 64), (40, 24)]:
+        with GradCAM(model, model.layer4) as cam:
+            maps = cam(torch.randn(2, 3, *size))
+        assert maps.shape == (2, *size)
+        assert maps.min() >= 0 and torch.allclose(maps.amax(dim=(1, 2)), torch.ones(2))
+
+
+def test_gradcam_equals_the_map_computed_by_hand_from_the_models_hook(model, x):
+    targets = [3, 7, 0]
+    model.eval()
+    out = model(x)
+    out.gather(1, torch.tensor(targets)[:, None]).sum().backward()
+    expected = cam_by_hand(model.activations, model.gradients, (32, 32))
+    # Two maps with evidence, and one whose weighted sum is negative everywhere.
+    assert expected.amax(dim=(1, 2)).tolist() == [1.0, 1.0, 0.0]
+    with GradCAM(model, model.layer4) as cam:
+        torch.testing.assert_close(cam(x, targets), expected)
+        torch.testing.assert_close(cam.cam(x, torch.tensor(targets)), expected)
+
+
+def test_closed_form_on_a_linear_head():
+    # conv -> ReLU (target) -> global mean -> linear: ∂y_c/∂A^k_ij = W[c, k]/(h·w), so
+    # the map for a class with weights (1, ..., 1) is ΣA^k / max, and for weights
+    # (-1, ..., -1) it is ReLU of a non-positive sum: all zeros, not NaN.
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    with torch.no_grad():
+        net[4].weight.copy_(torch.tensor([[1.0] * 4, [-1.0] * 4]))
+    x = torch.randn(2, 3, 8, 8)
+    with GradCAM(net, net[1]) as cam:
+        positive, negative = cam(x, 0), cam(x, 1)
+    total = net[1](net[0](x)).sum(dim=1)
+    torch.testing.assert_close(positive, total / total.amax(dim=(1, 2), keepdim=True))
+    assert torch.equal(negative, torch.zeros_like(negative))
+
+
+def test_no_targets_means_the_predicted_class(model, x):
+    with GradCAM(model, model.layer4) as cam:
+        predicted = model.eval()(x).argmax(dim=1).tolist()
+        torch.testing.assert_close(cam(x), cam(x, predicted))
+
+
+def test_one_int_target_applies_to_every_image(model, x):
+    with GradCAM(model, "layer4") as cam:
+        torch.testing.assert_close(cam(x, 5), cam(x, [5, 5, 5]))
+
+
+def test_each_image_gets_its_own_map_in_a_batch(model, x):
+    with GradCAM(model, model.layer4) as cam:
+        batch = cam(x, [1, 2, 3])
+        single = torch.cat([cam(x[i : i + 1], [t]) for i, t in enumerate([1, 2, 3])])
+    torch.testing.assert_close(batch, single)
+
+
+def test_no_hooks_left_after_100_calls_or_a_failed_call(model):
+    before = hook_count(model)
+    cam = GradCAM(model, model.layer4)
+    x = torch.randn(1, 3, 16, 16)
+    for _ in range(100):
+        cam(x)
+    assert hook_count(model) == before == 0
+    with pytest.raises(ValueError):
+        cam(x, 99)
+    assert hook_count(model) == 0
+
+
+def test_modes_flags_and_grads_are_restored(model, x):
+    model.train()
+    model.layer2.eval()  # a mixed state must come back as it was
+    model.conv1.weight.requires_grad_(False)
+    modes = {name: m.training for name, m in model.named_modules()}
+    flags = {name: p.requires_grad for name, p in model.named_parameters()}
+    running = model.bn1.running_mean.clone()
+    with GradCAM(model, model.layer4) as cam:
+        cam(x)
+    assert {name: m.training for name, m in model.named_modules()} == modes
+    assert {name: p.requires_grad for name, p in model.named_parameters()} == flags
+    assert all(p.grad is None for p in model.parameters())  # the model's .grad untouched
+    assert torch.equal(model.bn1.running_mean, running)  # eval mode: no BN statistics update
+
+
+def test_modes_are_restored_when_a_call_fails(model, x):
+    model.train()
+    with GradCAM(model, model.layer4) as cam, pytest.raises(ValueError):
+        cam(x, [0, 1])  # 2 targets for 3 images
+    assert all(m.training for m in model.modules())
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_works_under_no_grad_and_inference_mode(model, x):
+    with GradCAM(model, model.layer4) as cam:
+        expected = cam(x, 4)
+        with torch.no_grad():
+            torch.testing.assert_close(cam(x, 4), expected)
+        with torch.inference_mode():
+            torch.testing.assert_close(cam(x, 4), expected)
+
+
+@pytest.mark.parametrize("layer", ["layer4", "layer4.1.bn2"])
+def test_torchvision_resnet18_with_inplace_relu_matches_out_of_place_copy(layer):
+    # bn2's output is changed in place afterwards (out += identity; relu_(out)): a
+    # tensor hook still sees the gradient of the value bn2 returned.
+    torch.manual_seed(0)
+    tv = torchvision.models.resnet18(weights=None, num_classes=10)
+    assert any(isinstance(m, nn.ReLU) and m.inplace for m in tv.modules())
+    plain = copy.deepcopy(tv)
+    for m in plain.modules():
+        if isinstance(m, nn.ReLU):
+            m.inplace = False
+    x = torch.randn(2, 3, 32, 32)
+    with GradCAM(tv, layer) as cam, GradCAM(plain, layer) as reference:
+        torch.testing.assert_close(cam(x, [1, 2]), reference(x, [1, 2]))
+    assert hook_count(tv) == 0
+
+
+def test_gradcam_plus_plus_weights_follow_the_closed_form(model, x):
+    with GradCAMPlusPlus(model, model.layer4) as cam:
+        maps = cam(x, [0, 1, 2])
+        A, G = cam.activations, cam.gradients
+    a = G**2 / (2 * G**2 + A.sum(dim=(2, 3), keepdim=True) * G**3)
+    a = torch.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+    alpha = (a * F.relu(G)).sum(dim=(2, 3))
+    expected = F.relu(torch.einsum("nk,nkhw->nhw", alpha, A))[:, None]
+    expected = F.interpolate(expected, size=(32, 32), mode="bilinear", align_corners=False)[:, 0]
+    torch.testing.assert_close(maps, torch.nan_to_num(expected / expected.amax(dim=(1, 2), keepdim=True), nan=0.0))
+
+
+@pytest.mark.parametrize("method", ["GradCAM", "GradCAMPlusPlus"])
+def test_agrees_with_pytorch_grad_cam(model, x, method):
+    # pytorch-grad-cam min-max scales the low-resolution map, resizes it with OpenCV,
+    # then min-max scales again; apply the same scaling to our low-resolution map.
+    pgc = pytest.importorskip("pytorch_grad_cam")
+    cv2 = pytest.importorskip("cv2")
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    ours_cls = {"GradCAM": GradCAM, "GradCAMPlusPlus": GradCAMPlusPlus}[method]
+    model.eval()
+    with ours_cls(model, model.layer4) as ours:
+        ours(x, [1, 2, 3])
+        A, G = ours.activations, ours.gradients
+        low = F.relu(torch.einsum("nk,nkhw->nhw", ours.weights(A, G), A)).numpy()
+    with getattr(pgc, method)(model=model, target_layers=[model.layer4]) as theirs:
+        maps = theirs(input_tensor=x, targets=[ClassifierOutputTarget(c) for c in [1, 2, 3]])
+
+    def scale(m):
+        m = m - m.min()
+        return m / (1e-7 + m.max())
+
+    expected = np.stack([scale(cv2.resize(scale(m), (32, 32))) for m in low])
+    np.testing.assert_allclose(maps, expected, rtol=0, atol=1e-3)
+
+
+def test_bad_arguments_raise(model, x):
+    other = ResNet18(width=4)
+    with pytest.raises(TypeError, match="model"):
+        GradCAM("resnet", model.layer4)
+    with pytest.raises(ValueError, match="not a submodule"):
+        GradCAM(model, other.layer4)
+    with pytest.raises(ValueError, match="no submodule named 'layer5'"):
+        GradCAM(model, "layer5")
+    with pytest.raises(TypeError, match="target_layer"):
+        GradCAM(model, 4)
+    cam = GradCAM(model, model.layer4)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        cam(x[0])
+    with pytest.raises(TypeError, match="floating-point"):
+        cam(x.to(torch.uint8))
+    with pytest.raises(ValueError, match=r"\[0, 9\]"):
+        cam(x, 10)
+    with pytest.raises(ValueError, match=r"\[0, 9\]"):
+        cam(x, [0, -1, 2])
+    with pytest.raises(ValueError, match="one class per image"):
+        cam(x, [1, 2])
+    with pytest.raises(TypeError, match="targets"):
+        cam(x, 1.5)
+    with pytest.raises(TypeError, match="targets"):
+        cam(x, torch.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="feature maps"):
+        GradCAM(model, model.linear)(x)
+    cam.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        cam(x)
