@@ -309,7 +309,11 @@ class Saddle(Landscape):
 
 #: An ill-conditioned, rotated quadratic (κ = 40): the ravine of chapters 1, 2 and 5.
 ravine = Quadratic(
-    (0.5, 20.0), angle=math.pi / 6, name="ravine", start=(-3.6, 0.0), bounds=((-4.5, 4.5), (-3.0, 3.0))
+    (0.5, 20.0),
+    angle=math.pi / 6,
+    name="ravine",
+    start=(-3.8, -1.5),  # eigen-coordinates ≈ (−4.0, 0.6): far along the floor, a little up the wall
+    bounds=((-4.5, 4.5), (-3.0, 3.0)),
 )
 rosenbrock = Rosenbrock(a=1.0, b=100.0)
 beale = Beale()

@@ -87,14 +87,19 @@ def color_cycle(n: int) -> Sequence[str]:
 
 # -- landscapes and the paths of optimisers (chapters 1, 2 and 5) ----------------------
 def _landscape_levels(z: "np.ndarray", levels: int, log_scale: bool) -> "np.ndarray":
-    """Contour levels: evenly spaced, or geometrically for steep-walled landscapes."""
+    """Contour levels, dense near the bottom where the interesting detail is.
+
+    Geometric spacing above the lowest value for steep-walled landscapes
+    (``log_scale``); otherwise quadratic spacing, which draws a quadratic bowl as
+    evenly spaced ellipses.
+    """
     import numpy as np
 
     lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
+    span = max(hi - lo, 1e-12)
     if log_scale:
-        floor = max(lo, 0.0) + 1e-3 * max(hi - lo, 1e-12)
-        return np.geomspace(floor, hi, levels)
-    return np.linspace(lo, hi, levels)
+        return lo + np.geomspace(1e-6 * span, span, levels)
+    return lo + span * np.linspace(0.0, 1.0, levels + 1)[1:] ** 2
 
 
 def plot_landscape(ax: Axes, landscape, *, n: int = 200, levels: int = 25, filled: bool = False) -> Axes:
@@ -198,3 +203,54 @@ def animate_paths(
     anim = FuncAnimation(fig, draw, frames=shown, interval=interval, blit=False)
     plt.close(fig)
     return anim
+
+
+def cam_overlay(
+    ax: Axes,
+    image,
+    cam,
+    *,
+    title: str = "",
+    alpha: float = 0.5,
+    cmap: str = "inferno",
+    colorbar: bool = True,
+):
+    """Draw a class activation map over its image, with a colour bar (chapters 6 and 7).
+
+    ``image``: ``(H, W, 3)`` or ``(3, H, W)`` (a torch tensor or an array) with values
+    in [0, 1], i.e. already un-normalised; ``cam``: ``(H, W)`` in [0, 1], e.g. one map
+    of :meth:`evalib.cam.GradCAM.cam`. The map is drawn with transparency ``alpha``
+    in a perceptually uniform colour map, so "brighter" reads as "more evidence".
+    Returns the map's ``AxesImage``.
+    """
+    import numpy as np
+
+    def as_array(name: str, value) -> np.ndarray:
+        if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU
+            value = value.detach().cpu().numpy()
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be an array or tensor of numbers: {err}") from None
+        if not np.all(np.isfinite(arr)) or arr.min(initial=0.0) < 0 or arr.max(initial=0.0) > 1:
+            raise ValueError(f"{name} must hold finite values in [0, 1] (un-normalise images first)")
+        return arr
+
+    img = as_array("image", image)
+    if img.ndim == 3 and img.shape[0] == 3 and img.shape[-1] != 3:
+        img = img.transpose(1, 2, 0)
+    if img.ndim != 3 or img.shape[-1] != 3:
+        raise ValueError(f"image must be (H, W, 3) or (3, H, W), got shape {img.shape}")
+    heat = as_array("cam", cam)
+    if heat.shape != img.shape[:2]:
+        raise ValueError(f"cam must be (H, W) = {img.shape[:2]} like the image, got shape {heat.shape}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+
+    ax.imshow(img, interpolation="nearest")
+    shown = ax.imshow(heat, cmap=cmap, vmin=0.0, vmax=1.0, alpha=alpha, interpolation="bilinear")
+    ax.set_title(title)
+    ax.set_axis_off()
+    if colorbar:
+        ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="Grad-CAM (0 = none, 1 = peak)")
+    return shown
