@@ -225,3 +225,28 @@ def test_bad_arguments_raise(model, x):
     cam.close()
     with pytest.raises(RuntimeError, match="closed"):
         cam(x)
+
+
+def test_cam_overlay_draws_the_map_over_the_image_with_a_colour_bar(model, x):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from evalib.plots import cam_overlay
+
+    with GradCAM(model, model.layer4) as cam:
+        maps = cam(x)
+    image = (x[0] - x[0].min()) / (x[0].max() - x[0].min())  # (3, H, W) in [0, 1]
+    fig, ax = plt.subplots()
+    shown = cam_overlay(ax, image, maps[0], title="predicted class")
+    assert len(ax.images) == 2 and ax.images[0].get_array().shape == (32, 32, 3)
+    np.testing.assert_array_equal(shown.get_array(), maps[0].numpy())
+    assert shown.get_clim() == (0.0, 1.0) and len(fig.axes) == 2  # the colour bar's axes
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        cam_overlay(ax, x[0], maps[0])  # normalised, not un-normalised
+    with pytest.raises(ValueError, match="cam must be"):
+        cam_overlay(ax, image, maps[0, :16])
+    with pytest.raises(ValueError, match="image must be"):
+        cam_overlay(ax, image[0], maps[0])
+    plt.close(fig)
