@@ -1,0 +1,449 @@
+"""Images to train on: CIFAR-10, and an offline dataset for machines without a network.
+
+The chapter "Training it with momentum" trains the hooked ResNet-18 on CIFAR-10
+{Krizhevsky 2009}: 50,000 training and 10,000 test images, 32x32 RGB, ten classes.
+:func:`load` builds the train and test loaders with the usual augmentation (random crop
+with 4 pixels of padding, horizontal flip, optionally cutout) and the per-channel
+normalisation ``(x - mean) / std``.
+
+CIFAR-10 is downloaded on first use (``download=True``, as in Colab). Where it is
+neither on disk nor downloadable, :func:`load` says so in one visible warning and
+returns :class:`OfflineDigits` instead: scikit-learn's 1,797 handwritten digits
+(8x8, Alpaydin and Kaynak 1998), each upscaled and pasted at a random place on a 32x32
+colour canvas with background clutter. Every image keeps its digit's box, so a
+Grad-CAM heat map can be *scored* (the pointing game in :mod:`evalib.cam`), not just
+looked at. The digits can also be asked for by name: ``load("digits")``.
+
+Data lives under one absolute folder, never relative to the notebook: the ``root``
+argument, else the environment variable ``EVALIB_DATA``, else ``~/.cache/evalib``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import threading
+import warnings
+from dataclasses import dataclass
+from numbers import Integral
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, Subset
+from torchvision.transforms import v2
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "CIFAR10_MEAN",
+    "CIFAR10_STD",
+    "DIGIT_CLASSES",
+    "DATA_ENV",
+    "Data",
+    "OfflineDataWarning",
+    "OfflineDigits",
+    "data_root",
+    "load",
+    "make_digits",
+    "train_transform",
+    "test_transform",
+]
+
+DATA_ENV = "EVALIB_DATA"
+
+CIFAR10_CLASSES: tuple[str, ...] = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+# Per-channel mean and standard deviation of the 50,000 training images (pixels in [0, 1]).
+CIFAR10_MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
+
+DIGIT_CLASSES: tuple[str, ...] = tuple(str(d) for d in range(10))
+
+# How long the reachability check of the CIFAR-10 server may take before we give up.
+_PROBE_TIMEOUT_S = 3.0
+
+
+class OfflineDataWarning(UserWarning):
+    """CIFAR-10 could not be found or downloaded; the offline digits are used instead."""
+
+
+def data_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """The absolute folder that holds the datasets.
+
+    ``root`` if given, else ``$EVALIB_DATA``, else ``~/.cache/evalib``; ``~`` is
+    expanded and the result made absolute, so a notebook finds the same data whatever
+    its working directory.
+    """
+    if root is None:
+        root = os.environ.get(DATA_ENV, "").strip() or Path.home() / ".cache" / "evalib"
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a path or None, got {type(root).__name__}")
+    return Path(root).expanduser().resolve()
+
+
+# ----------------------------------------------------------------------------------
+# The offline dataset: handwritten digits on cluttered 32x32 canvases
+# ----------------------------------------------------------------------------------
+
+
+def make_digits(
+    seed: int = 0, size: int = 32
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Render all 1,797 scikit-learn digits onto cluttered colour canvases.
+
+    Each 8x8 digit is upscaled (bilinear) to a random side between ``size // 2 - 2``
+    and ``size // 2 + 4`` pixels and alpha-blended, in a colour that contrasts with
+    the background, at a random position of a ``size x size`` canvas. The background
+    is a smooth random colour field with 3 to 5 thin random strokes (clutter that a
+    classifier must learn to ignore). The same ``seed`` gives the same images.
+
+    Returns ``(images, labels, boxes, masks)``: ``images`` uint8 ``(N, 3, size, size)``,
+    ``labels`` int64 ``(N,)``, ``boxes`` int64 ``(N, 4)`` as ``(x0, y0, x1, y1)`` with
+    ``x1, y1`` exclusive (the tight box of the digit's ink), and ``masks`` bool
+    ``(N, size, size)``, True where the digit's ink lies.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if isinstance(size, bool) or not isinstance(size, Integral) or not 16 <= size <= 256:
+        raise ValueError(f"size must be an int between 16 and 256, got {size!r}")
+    # Rendered once per (seed, size) and process; callers get their own copies.
+    return tuple(t.clone() for t in _render_digits(int(seed), int(size)))  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=2)
+def _render_digits(
+    seed: int, size: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The work behind :func:`make_digits` (arguments already checked)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    ink = torch.as_tensor(digits.images, dtype=torch.float32) / 16.0  # (N, 8, 8) in [0, 1]
+    labels = torch.as_tensor(digits.target, dtype=torch.int64)
+    n = ink.shape[0]
+    rng = np.random.default_rng(seed)
+
+    # A smooth background: a coarse 4x4 colour grid, bilinearly upscaled.
+    coarse = torch.as_tensor(rng.uniform(0.0, 1.0, (n, 3, 4, 4)), dtype=torch.float32)
+    canvas = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=True)
+    canvas = 0.15 + 0.5 * canvas  # keep it mid-toned so any digit colour can contrast
+    _strokes(canvas, rng)  # clutter: thin straight strokes in random colours
+
+    # Each digit's ink as an alpha map on the full canvas, rendered one side length at
+    # a time (a handful of batched resizes instead of one per image).
+    sides = rng.integers(size // 2 - 2, size // 2 + 5, n)
+    corners = rng.integers(0, size - sides[:, None] + 1, (n, 2))  # (x0, y0)
+    alpha = torch.zeros(n, size, size)
+    for side in np.unique(sides):
+        idx = np.flatnonzero(sides == side)
+        side = int(side)
+        scaled = F.interpolate(ink[idx][:, None], size=(side, side), mode="bilinear",
+                               align_corners=False)[:, 0].clamp(0.0, 1.0)  # fmt: skip
+        for k, i in enumerate(idx):
+            x0, y0 = int(corners[i, 0]), int(corners[i, 1])
+            alpha[i, y0 : y0 + side, x0 : x0 + side] = scaled[k]
+    masks = alpha > 0.02
+    # The tight box of the ink: first and last rows/columns that hold any of it.
+    rows, cols = masks.any(dim=2), masks.any(dim=1)
+    first = lambda m: m.float().argmax(dim=1)  # noqa: E731
+    last = lambda m: size - m.flip(1).float().argmax(dim=1)  # noqa: E731
+    boxes = torch.stack([first(cols), first(rows), last(cols), last(rows)], dim=1)
+    # The digit's colour: per channel, the far end from the background under the
+    # digit, with a little jitter, so the digit always stands out.
+    weight = alpha[:, None] / alpha.sum(dim=(1, 2))[:, None, None, None]
+    under = (canvas * weight).sum(dim=(2, 3))  # (N, 3): mean background under the ink
+    colour = torch.where(under > 0.4, 0.05, 0.95)
+    colour = colour + torch.as_tensor(rng.uniform(-0.05, 0.05, (n, 3)), dtype=torch.float32)
+    canvas = (1 - alpha[:, None]) * canvas + alpha[:, None] * colour[:, :, None, None]
+    images = (canvas.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
+    return images, labels, boxes, masks
+
+
+def _strokes(canvas: torch.Tensor, rng: np.random.Generator) -> None:
+    """Draw 3 to 5 thin straight strokes of random colour, length and angle per image.
+
+    Each stroke is 1 pixel wide, ``size/6`` to ``size/2`` long, centred anywhere on the
+    canvas (so it may run off the edge, where it is cut). Drawn in place, all at once.
+    """
+    n, size = canvas.shape[0], canvas.shape[-1]
+    per_image = rng.integers(3, 6, n)
+    owner = np.repeat(np.arange(n), per_image)  # which image each stroke belongs to
+    count = owner.size
+    length = rng.uniform(size / 6, size / 2, count)[:, None]
+    angle = rng.uniform(0, np.pi, count)[:, None]
+    cx, cy = rng.uniform(0, size, (2, count, 1))
+    colour = torch.as_tensor(rng.uniform(0.0, 1.0, (count, 3)), dtype=torch.float32)
+    t = np.linspace(-0.5, 0.5, size + 2)[None, :]  # sample points along every stroke
+    xs = np.round(cx + t * length * np.cos(angle))
+    ys = np.round(cy + t * length * np.sin(angle))
+    inside = (xs >= 0) & (xs < size) & (ys >= 0) & (ys < size)
+    stroke = np.broadcast_to(np.arange(count)[:, None], xs.shape)[inside]
+    pixel = (owner[stroke] * size + ys[inside].astype(np.int64)) * size + xs[inside].astype(np.int64)
+    # Where strokes cross, the later stroke wins: keep each pixel's last write only, so
+    # the result never depends on the order a parallel scatter happens to use.
+    pixel, last = np.unique(pixel[::-1], return_index=True)
+    stroke = stroke[::-1][last]
+    flat = canvas.permute(0, 2, 3, 1).reshape(-1, 3)  # a copy: canvas is channels-first
+    flat[torch.as_tensor(pixel)] = colour[torch.as_tensor(stroke)]
+    canvas.copy_(flat.view(n, size, size, 3).permute(0, 3, 1, 2))
+
+
+class OfflineDigits(Dataset):
+    """The offline stand-in for CIFAR-10: digits on cluttered canvases, with boxes.
+
+    ``split="train"`` or ``"test"`` picks a fixed, seeded part of the 1,797 images
+    (``test_fraction`` of them, 20 % by default, are the test split). Items are
+    ``(transform(image), label)`` with ``image`` a uint8 ``(3, 32, 32)`` tensor;
+    ``boxes[i]`` is image ``i``'s digit box ``(x0, y0, x1, y1)``, ``x1, y1`` exclusive.
+    ``mean`` and ``std`` are the training split's per-channel statistics in [0, 1].
+    """
+
+    classes = DIGIT_CLASSES
+
+    def __init__(
+        self,
+        split: str = "train",
+        seed: int = 0,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        test_fraction: float = 0.2,
+    ) -> None:
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        if not 0.0 < test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+        images, labels, boxes, masks = make_digits(seed)
+        order = torch.as_tensor(np.random.default_rng(seed + 1).permutation(len(labels)))
+        n_test = int(round(test_fraction * len(labels)))
+        train_idx, test_idx = order[n_test:], order[:n_test]
+        keep = train_idx if split == "train" else test_idx
+        self.split = split
+        self.images = images[keep]
+        self.targets = labels[keep]
+        self.boxes = boxes[keep]
+        self.masks = masks[keep]
+        self.transform = transform
+        train_pixels = images[train_idx].float() / 255.0
+        self.mean = tuple(train_pixels.mean(dim=(0, 2, 3)).tolist())
+        self.std = tuple(train_pixels.std(dim=(0, 2, 3)).tolist())
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image = self.images[index]
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.targets[index])
+
+
+# ----------------------------------------------------------------------------------
+# Transforms and loaders
+# ----------------------------------------------------------------------------------
+
+
+def train_transform(
+    mean: tuple[float, ...], std: tuple[float, ...], *, flip: bool = True, cutout: int = 0
+) -> v2.Compose:
+    """Training augmentation: random crop (pad 4), optional flip and cutout, normalise.
+
+    The crop pads the image by 4 pixels on every side (reflection) and cuts a random
+    32x32 window back out: a shift of up to 4 pixels. ``flip`` mirrors half the images
+    left-right (right for CIFAR-10; not for digits, whose mirror images are not
+    digits). ``cutout > 0`` blanks one random ``cutout x cutout`` square (DeVries and
+    Taylor 2017) after normalisation, i.e. sets it to the mean colour. Then
+    ``x -> (x - mean) / std`` per channel.
+    """
+    if isinstance(cutout, bool) or not isinstance(cutout, Integral) or not 0 <= cutout <= 32:
+        raise ValueError(f"cutout must be an int side length in [0, 32], got {cutout!r}")
+    steps: list[Callable] = [v2.ToImage(), v2.RandomCrop(32, padding=4, padding_mode="reflect")]
+    if flip:
+        steps.append(v2.RandomHorizontalFlip())
+    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+    if cutout:
+        area = cutout * cutout / (32 * 32)
+        steps.append(v2.RandomErasing(p=1.0, scale=(area, area), ratio=(1.0, 1.0), value=0.0))
+    return v2.Compose(steps)
+
+
+def test_transform(mean: tuple[float, ...], std: tuple[float, ...]) -> v2.Compose:
+    """Test-time transform: no augmentation, only ``x -> (x - mean) / std``."""
+    return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
+
+
+@dataclass
+class Data:
+    """A dataset ready to train on: loaders, class names and the normalisation used.
+
+    ``name`` is ``"cifar10"`` or ``"digits"`` (what was actually loaded: after a failed
+    download it is ``"digits"``). ``boxes`` holds the test images' object boxes
+    ``(x0, y0, x1, y1)`` in the order of ``test``'s batches, for the digits only
+    (CIFAR-10 has none: ``None``).
+    """
+
+    name: str
+    train: DataLoader
+    test: DataLoader
+    classes: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    boxes: torch.Tensor | None = None
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Undo the normalisation: ``x * std + mean``, clipped to [0, 1], for display."""
+        mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+        std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+        return (x * std + mean).clamp(0.0, 1.0)
+
+
+def _reachable(url: str, timeout: float = _PROBE_TIMEOUT_S) -> tuple[bool, str]:
+    """Whether a TCP connection to ``url``'s host opens within ``timeout`` seconds.
+
+    Runs in a daemon thread, so a DNS lookup that hangs cannot hold the caller longer
+    than ``timeout`` either.
+    """
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    outcome: list[str] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((parsed.hostname, port), timeout=timeout):
+                outcome.append("")
+        except OSError as err:
+            outcome.append(f"{type(err).__name__}: {err}")
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        return False, f"no answer from {parsed.hostname} within {timeout:g} s"
+    return outcome[0] == "", outcome[0]
+
+
+def _cifar10(root: Path, download: bool) -> tuple[Dataset, Dataset] | str:
+    """CIFAR-10's train and test sets (untransformed), or why they are unavailable."""
+    from torchvision.datasets import CIFAR10
+
+    try:  # already on disk (torchvision checks every file's MD5)?
+        return CIFAR10(root, train=True), CIFAR10(root, train=False)
+    except RuntimeError:
+        pass
+    if not download:
+        return f"CIFAR-10 is not in {root} and download=False"
+    ok, why = _reachable(CIFAR10.url)
+    if not ok:
+        return f"CIFAR-10 is not in {root} and its server cannot be reached ({why})"
+    try:
+        return CIFAR10(root, train=True, download=True), CIFAR10(root, train=False, download=True)
+    except (OSError, RuntimeError) as err:  # URLError is an OSError
+        return f"CIFAR-10 is not in {root} and its download failed ({type(err).__name__}: {err})"
+
+
+class _Transformed(Dataset):
+    """A dataset seen through a transform (so train and test can share the images)."""
+
+    def __init__(self, base: Dataset, transform: Callable) -> None:
+        self.base, self.transform = base, transform
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image, label = self.base[index]
+        return self.transform(image), int(label)
+
+
+def _count(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+    return int(value)
+
+
+def load(
+    dataset: str = "cifar10",
+    *,
+    root: str | os.PathLike[str] | None = None,
+    batch_size: int = 128,
+    test_batch_size: int | None = None,
+    train_size: int | None = None,
+    test_size: int | None = None,
+    augment: bool = True,
+    cutout: int = 0,
+    seed: int = 0,
+    num_workers: int = 0,
+    download: bool = True,
+) -> Data:
+    """Train and test loaders for ``"cifar10"`` (the default) or ``"digits"``.
+
+    ``"cifar10"`` looks in :func:`data_root` ``(root)``, downloads the dataset there
+    if it is missing (``download=True``), and where neither works warns once
+    (:class:`OfflineDataWarning`) and loads the offline digits instead: the result's
+    ``name`` says which. ``train_size`` / ``test_size`` keep a seeded random subset
+    (the quick profile's budget). The training loader shuffles with its own generator
+    seeded by ``seed`` and drops the last incomplete batch; the test loader keeps the
+    order. Augmentation (``augment=True``): random crop with padding 4, plus
+    horizontal flip for CIFAR-10 and optional ``cutout``; see :func:`train_transform`.
+    """
+    if dataset not in ("cifar10", "digits"):
+        raise ValueError(f"dataset must be 'cifar10' or 'digits', got {dataset!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    test_batch_size = _count("test_batch_size", test_batch_size) or 2 * int(batch_size)
+    train_size, test_size = _count("train_size", train_size), _count("test_size", test_size)
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if isinstance(num_workers, bool) or not isinstance(num_workers, Integral) or num_workers < 0:
+        raise ValueError(f"num_workers must be a non-negative int, got {num_workers!r}")
+
+    name, boxes = dataset, None
+    if dataset == "cifar10":
+        found = _cifar10(data_root(root), download)
+        if isinstance(found, str):
+            warnings.warn(
+                f"{found}. Falling back to the offline digits dataset "
+                "(evalib.data.OfflineDigits: 1,797 handwritten digits on cluttered 32x32 "
+                "canvases): the results below are NOT CIFAR-10 results.",
+                OfflineDataWarning,
+                stacklevel=2,
+            )
+            name = "digits"
+        else:
+            train_base, test_base = found
+            classes, mean, std, flip = CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, True
+    if name == "digits":
+        train_base, test_base = OfflineDigits("train", seed=0), OfflineDigits("test", seed=0)
+        classes, mean, std, flip = DIGIT_CLASSES, train_base.mean, train_base.std, False
+        boxes = test_base.boxes
+
+    generator = torch.Generator().manual_seed(int(seed))
+    if train_size is not None and train_size < len(train_base):
+        keep = torch.randperm(len(train_base), generator=generator)[:train_size]
+        train_base = Subset(train_base, keep.tolist())
+    if test_size is not None and test_size < len(test_base):
+        keep = torch.randperm(len(test_base), generator=generator)[:test_size].sort().values
+        test_base = Subset(test_base, keep.tolist())
+        boxes = boxes[keep] if boxes is not None else None
+    if len(train_base) < batch_size:
+        raise ValueError(
+            f"batch_size={batch_size} exceeds the {len(train_base)} training images; "
+            "use a smaller batch or a larger train_size"
+        )
+    # The digits dataset applies its own transform; CIFAR-10 gets wrapped.
+    train_tf = train_transform(mean, std, flip=flip, cutout=cutout) if augment else test_transform(mean, std)
+    train_set = _Transformed(train_base, train_tf)
+    test_set = _Transformed(test_base, test_transform(mean, std))
+
+    pin = torch.cuda.is_available()
+    common = dict(num_workers=int(num_workers), pin_memory=pin, persistent_workers=num_workers > 0)
+    train_loader = DataLoader(train_set, batch_size=int(batch_size), shuffle=True, drop_last=True,
+                              generator=torch.Generator().manual_seed(int(seed)), **common)  # fmt: skip
+    test_loader = DataLoader(test_set, batch_size=test_batch_size, shuffle=False, **common)
+    return Data(name, train_loader, test_loader, classes, tuple(mean), tuple(std), boxes)

@@ -1,0 +1,183 @@
+"""Tests of evalib.data: data root, offline fallback, the digits dataset, transforms."""
+
+from __future__ import annotations
+
+import socket
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from evalib import data
+from evalib.data import OfflineDataWarning, OfflineDigits, load, make_digits
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every attempt to open a connection fails at once, as on an offline machine."""
+
+    def refuse(*args, **kwargs):
+        raise OSError("network is unreachable (test)")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_data_root_prefers_argument_then_environment_then_home_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    assert data.data_root() == Path.home().resolve() / ".cache" / "evalib"
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "env"))
+    assert data.data_root() == tmp_path / "env"
+    assert data.data_root(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.chdir(tmp_path)
+    assert data.data_root("relative").is_absolute()
+    with pytest.raises(TypeError, match="root"):
+        data.data_root(3)
+
+
+def test_cifar10_without_network_warns_once_and_falls_back_to_digits(no_network, tmp_path):
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = load("cifar10", root=tmp_path, batch_size=32, train_size=64, test_size=32)
+    elapsed = time.perf_counter() - start
+    offline = [w for w in caught if issubclass(w.category, OfflineDataWarning)]
+    assert len(offline) == 1
+    message = str(offline[0].message)
+    assert str(tmp_path) in message and "NOT CIFAR-10" in message
+    assert loaded.name == "digits" and loaded.classes == data.DIGIT_CLASSES
+    x, y = next(iter(loaded.train))
+    assert x.shape == (32, 3, 32, 32) and y.shape == (32,)
+    assert elapsed < 10.0, f"the offline fallback took {elapsed:.1f} s"
+
+
+def test_download_false_falls_back_without_touching_the_network(monkeypatch, tmp_path):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("download=False must not open a connection")
+
+    monkeypatch.setattr(socket, "create_connection", forbidden)
+    with pytest.warns(OfflineDataWarning, match="download=False"):
+        loaded = load("cifar10", root=tmp_path, download=False, train_size=64, batch_size=32)
+    assert loaded.name == "digits"
+
+
+def test_reachability_probe_gives_up_on_a_hanging_lookup(monkeypatch):
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: time.sleep(30))
+    start = time.perf_counter()
+    ok, why = data._reachable("https://www.cs.toronto.edu/x.tar.gz", timeout=0.2)
+    assert not ok and "within 0.2 s" in why
+    assert time.perf_counter() - start < 2.0
+
+
+def test_offline_digits_are_deterministic_per_seed():
+    images, labels, boxes, masks = make_digits(seed=0)
+    # Render again, bypassing the per-process cache, to prove the rendering itself repeats.
+    again = data._render_digits.__wrapped__(0, 32)
+    for first, second in zip((images, labels, boxes, masks), again):
+        assert torch.equal(first, second)
+    other = make_digits(seed=1)[0]
+    assert not torch.equal(images, other)
+    assert images.shape == (1797, 3, 32, 32) and images.dtype == torch.uint8
+
+
+def test_offline_digit_boxes_are_the_tight_boxes_of_the_ink():
+    _, _, boxes, masks = make_digits(seed=0)
+    n, size = masks.shape[0], masks.shape[-1]
+    ys = torch.arange(size).view(1, size, 1)
+    xs = torch.arange(size).view(1, 1, size)
+    x0, y0, x1, y1 = (boxes[:, k].view(n, 1, 1) for k in range(4))
+    inside = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
+    assert not (masks & ~inside).any(), "some ink lies outside its box"
+    # Tight: every edge row and column of the box holds ink.
+    for i in range(n):
+        a, b, c, d = boxes[i].tolist()
+        m = masks[i]
+        assert m[b, a:c].any() and m[d - 1, a:c].any() and m[b:d, a].any() and m[b:d, c - 1].any()
+    sides = boxes[:, 2:] - boxes[:, :2]
+    assert sides.min() >= 4 and sides.max() <= 20
+
+
+def test_digit_ink_stands_out_from_the_background_in_its_box():
+    images, _, boxes, masks = make_digits(seed=0)
+    pixels = images.float() / 255
+    ring = torch.zeros_like(masks)
+    for i, (a, b, c, d) in enumerate(boxes.tolist()):  # the box minus the ink
+        ring[i, b:d, a:c] = True
+    ring &= ~masks
+    around = (pixels * ring[:, None]).sum(dim=(2, 3)) / ring.sum(dim=(1, 2)).clamp(min=1)[:, None]
+    # The digit's solid strokes (not its anti-aliased rim) differ from the average
+    # background around them by at least 30 % of the range in some channel.
+    gap = ((pixels - around[:, :, None, None]).abs() * masks[:, None]).amax(dim=(1, 2, 3))
+    assert gap.min() > 0.3
+
+
+def test_offline_splits_partition_the_1797_digits():
+    train, test = OfflineDigits("train"), OfflineDigits("test")
+    assert len(train) == 1438 and len(test) == 359
+    both = torch.cat([train.images, test.images]).flatten(1)
+    assert torch.unique(both, dim=0).shape[0] == 1797
+    image, label = train[0]
+    assert image.shape == (3, 32, 32) and isinstance(label, int)
+    with pytest.raises(ValueError, match="split"):
+        OfflineDigits("validation")
+
+
+def test_normalised_training_digits_have_zero_mean_and_unit_std():
+    train = OfflineDigits("train")
+    x = data.test_transform(train.mean, train.std)(train.images)
+    assert torch.allclose(x.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4)
+    assert torch.allclose(x.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-3)
+
+
+def test_cutout_blanks_one_square_to_the_mean_colour():
+    mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+    white = torch.full((3, 32, 32), 255, dtype=torch.uint8)
+    torch.manual_seed(0)
+    out = data.train_transform(mean, std, cutout=8)(white)
+    assert out.shape == (3, 32, 32)
+    # Crop and flip leave a constant image constant; cutout zeroes an 8x8 square.
+    assert int((out == 0).sum()) == 3 * 8 * 8
+    assert torch.allclose(out[out != 0], torch.tensor(2.0))
+    with pytest.raises(ValueError, match="cutout"):
+        data.train_transform(mean, std, cutout=40)
+
+
+def test_denormalize_inverts_the_test_transform():
+    loaded = load("digits", batch_size=16, train_size=32, test_size=16)
+    x, _ = next(iter(loaded.test))
+    images = loaded.test.dataset.base.dataset.images[loaded.test.dataset.base.indices[:16]]
+    assert torch.allclose(loaded.denormalize(x), images.float() / 255, atol=1e-5)
+
+
+def test_subsets_keep_their_sizes_and_the_matching_boxes():
+    loaded = load("digits", batch_size=50, train_size=200, test_size=60, seed=3)
+    assert len(loaded.train.dataset) == 200 and len(loaded.train) == 4
+    assert len(loaded.test.dataset) == 60
+    subset = loaded.test.dataset.base
+    assert torch.equal(loaded.boxes, OfflineDigits("test").boxes[subset.indices])
+
+
+def test_training_loader_order_depends_only_on_the_seed():
+    first = [y for _, y in load("digits", batch_size=64, train_size=128, seed=5).train]
+    torch.manual_seed(123)  # the global generator must not matter
+    second = [y for _, y in load("digits", batch_size=64, train_size=128, seed=5).train]
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"dataset": "mnist"}, "dataset"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"train_size": 0}, "train_size"),
+        ({"seed": -1}, "seed"),
+        ({"num_workers": -2}, "num_workers"),
+        ({"train_size": 10, "batch_size": 32}, "batch_size=32 exceeds"),
+    ],
+)
+def test_load_rejects_bad_arguments(kwargs, match):
+    kwargs = {"dataset": "digits", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        load(**kwargs)
