@@ -262,10 +262,12 @@ def empirical_rate(errors: ArrayLike, start: int | None = None, stop: int | None
 
     ``errors`` is a 1-D sequence of error sizes ``e_k`` (e.g. ``‖w_k − w*‖``). The
     measured rate is ``(E_stop / E_start)^(1 / (stop − start))`` with
-    ``E_k = max_{j ≥ k} e_j``, the largest error from step ``k`` on. With complex
-    roots (momentum) the error oscillates inside its envelope ``C·rate^k``; taking
-    the largest later error follows the envelope instead of the oscillation. The
-    defaults use the second half of the run, where the slowest mode dominates.
+    ``E_k = max_{stop ≥ j ≥ k} e_j``, the largest error from step ``k`` on. With
+    complex roots (momentum) the error oscillates inside its envelope ``C·rate^k``;
+    taking the largest later error follows the envelope instead of the oscillation.
+    For a run that does not decay, ``E_k`` is the largest error up to step ``k``
+    instead, and the result is a growth factor ``≥ 1``. The defaults use the second
+    half of the run, where the slowest mode dominates.
     """
     e = np.asarray(errors, dtype=np.float64)
     if e.ndim != 1 or e.size < 2:
@@ -276,13 +278,18 @@ def empirical_rate(errors: ArrayLike, start: int | None = None, stop: int | None
     start = stop // 2 if start is None else int(start)
     if not 0 <= start < stop <= e.size - 1:
         raise ValueError(f"need 0 <= start < stop <= {e.size - 1}, got start={start}, stop={stop}")
-    envelope = np.maximum.accumulate(e[::-1])[::-1]
-    a, z = envelope[start], envelope[stop]
-    if a == 0:
+    window = e[start : stop + 1]
+    later_max = np.maximum.accumulate(window[::-1])[::-1]  # envelope of a decaying run
+    if later_max[0] == 0:
         raise ValueError(f"errors from step {start} on are all 0: there is no rate to measure")
-    if z == 0:
+    if later_max[-1] == 0:
         return 0.0
-    return float(np.exp((np.log(z) - np.log(a)) / (stop - start)))
+    rate = float(np.exp((np.log(later_max[-1]) - np.log(later_max[0])) / (stop - start)))
+    if rate < 1.0:
+        return rate
+    # Not decaying: follow the envelope of a growing run, the largest error so far.
+    earlier_max = np.maximum.accumulate(window)
+    return float(np.exp((np.log(earlier_max[-1]) - np.log(earlier_max[0])) / (stop - start)))
 
 
 def iterations_needed(rate: float, tol: float) -> float:

@@ -252,6 +252,10 @@ def test_empirical_rate_recovers_a_geometric_sequence() -> None:
     assert T.empirical_rate(e) == pytest.approx(0.87)
     assert T.empirical_rate(e, start=0, stop=10) == pytest.approx(0.87)
     assert T.empirical_rate(np.array([1.0, 0.0])) == 0.0
+    growing = 0.5 * 1.1 ** np.arange(60) * (1.0 + 0.5 * np.cos(2.0 * np.arange(60)))
+    assert T.empirical_rate(growing, 0, 59) == pytest.approx(1.1, rel=2e-2)
+    decaying = 0.9 ** np.arange(200) * np.abs(np.cos(0.7 * np.arange(200)))
+    assert T.empirical_rate(decaying) == pytest.approx(0.9, rel=1e-2)  # uneven peaks
 
 
 def test_quadratic_landscape_and_theory_agree_on_the_ravine() -> None:
