@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from test_book_structure import CHAPTERS, CONFIG, ROOT
-
-HTML = ROOT / "_build" / "html"
-
-
-@pytest.fixture(scope="session")
-def build() -> str:
-    """Run `jupyter-book build . -W -n --keep-going` once; return its output."""
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
-        cwd=ROOT, capture_output=True, text=True, timeout=1800,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"the book build failed:\n{output[-6000:]}"
-    return output
+from conftest import HTML, ROOT
+from test_book_structure import CHAPTERS, CONFIG
 
 
 def page(md: Path) -> str:

@@ -1,0 +1,76 @@
+"""Sphinx extension: the built book works without internet, and without console errors.
+
+Two things in a Jupyter Book page normally come from a CDN:
+
+- MathJax. We serve MathJax 3 from the book's own ``_static/mathjax`` folder, copied
+  from the ``django-static-mathjax`` wheel (a plain copy of MathJax's ``es5`` build);
+  ``_config.yml`` points ``mathjax_path`` there.
+- Font Awesome 4, which ``FuncAnimation.to_jshtml()`` links for its play buttons.
+  The book theme already ships Font Awesome and draws those ``fa`` icons itself, so
+  the CDN link is dropped from the built pages (in Jupyter and Colab it stays).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from sphinx.application import Sphinx
+
+# What the tex-mml-chtml component loads at run time: fonts, TeX extensions loaded on
+# demand, the menu and accessibility code; English speech rules only.
+MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "a11y", "ui", "adaptors",
+                 "sre/mathmaps/base.json", "sre/mathmaps/en.json")
+ANIMATION_CDN = re.compile(r'<link rel="stylesheet"\s+href="https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]+">\s*')
+
+
+def mathjax_source() -> Path:
+    import mathjax  # the django-static-mathjax wheel
+
+    return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+
+
+def copy_mathjax(outdir: Path) -> None:
+    source, target = mathjax_source(), outdir / "_static" / "mathjax"
+    for part in MATHJAX_PARTS:
+        src, dst = source / part, target / part
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
+
+
+def strip_animation_cdn(outdir: Path) -> None:
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        cleaned = ANIMATION_CDN.sub("", text)
+        if cleaned != text:
+            page.write_text(cleaned, encoding="utf-8")
+
+
+def finish(app: Sphinx, exception: Exception | None) -> None:
+    if exception is None and app.builder.format == "html":
+        outdir = Path(app.outdir)
+        copy_mathjax(outdir)
+        strip_animation_cdn(outdir)
+
+
+def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """sphinx-thebe registers its inline configuration script twice, and a page that
+    declares the same `const` twice logs a JavaScript error; keep the first of each."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        # The same inline script is registered once with filename None and once with "".
+        key = (getattr(script, "filename", script) or "", tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
+def setup(app: Sphinx) -> dict[str, bool]:
+    app.connect("html-page-context", drop_duplicate_scripts)
+    app.connect("build-finished", finish)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
