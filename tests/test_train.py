@@ -1,0 +1,199 @@
+"""Tests of evalib.train: the loop, its history, checkpoints, the optimizer and schedule."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from evalib.data import load
+from evalib.train import (
+    History,
+    evaluate,
+    fit,
+    load_checkpoint,
+    momentum_sgd,
+    one_cycle,
+    predict,
+)
+
+
+class TinyNet(nn.Module):
+    """A convolution, batch norm, max pool, dropout and a classifier: every kind of
+    state the loop must carry (weights, running statistics, random dropout masks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn(self.conv(x)))
+        return self.fc(self.drop(torch.amax(x, dim=(2, 3))))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """128 training and 64 test digits, batches of 32: 4 steps per epoch."""
+    return load("digits", batch_size=32, train_size=128, test_size=64, seed=0)
+
+
+def make_run(data, epochs: int, seed: int = 0):
+    torch.manual_seed(seed)
+    model = TinyNet()
+    optimizer = momentum_sgd(model.parameters(), lr=0.5, beta=0.9, nesterov=True, weight_decay=5e-4)
+    scheduler = one_cycle(optimizer, total_steps=epochs * len(data.train), warmup=0.5)
+    return model, optimizer, scheduler
+
+
+def test_one_epoch_of_fit_lowers_the_loss():
+    data = load("digits", batch_size=32, train_size=512, test_size=64, seed=0)  # 16 steps
+    torch.manual_seed(0)
+    model = TinyNet()
+    optimizer = momentum_sgd(model.parameters(), lr=0.2, beta=0.0)
+    before, _ = evaluate(model, data.train, device="cpu")
+    history = fit(model, optimizer, data.train, data.test, epochs=1, device="cpu", progress=False)
+    after, _ = evaluate(model, data.train, device="cpu")
+    assert after < before - 0.05
+    assert history.epoch == [1]
+    assert len(history.lr) == len(history.step_loss) == len(data.train) == 16
+    assert 0.0 <= history.test_acc[0] <= 1.0 and history.seconds[0] > 0
+
+
+def test_history_records_the_one_cycle_learning_rates(digits):
+    model, optimizer, scheduler = make_run(digits, epochs=2)
+    history = fit(model, optimizer, digits.train, None, epochs=2, scheduler=scheduler,
+                  device="cpu", progress=False)  # fmt: skip
+    peak = 0.5 * (1 - 0.9)
+    assert history.lr[0] == pytest.approx(peak / 25)
+    assert max(history.lr) == pytest.approx(peak, rel=0.05)
+    assert history.lr[-1] < history.lr[0]
+    assert all(math.isnan(v) for v in history.test_acc)
+
+
+def test_resuming_from_a_checkpoint_reproduces_the_uninterrupted_run(tmp_path):
+    epochs = 3
+    data = load("digits", batch_size=32, train_size=128, test_size=64, seed=0)
+    model, optimizer, scheduler = make_run(data, epochs)
+    full = fit(model, optimizer, data.train, data.test, epochs, scheduler,
+               device="cpu", progress=False)  # fmt: skip
+    reference = {k: v.clone() for k, v in model.state_dict().items()}
+
+    path = tmp_path / "run.pt"
+    data = load("digits", batch_size=32, train_size=128, test_size=64, seed=0)  # a new loader
+    model, optimizer, scheduler = make_run(data, epochs)
+    fit(model, optimizer, data.train, data.test, 2, scheduler, device="cpu", checkpoint=path,
+        progress=False)  # fmt: skip  (the "interrupted" run stops after epoch 2)
+    # A new process would start from other random states and a fresh model.
+    model, optimizer, scheduler = make_run(data, epochs, seed=99)
+    torch.manual_seed(1234)
+    resumed = fit(model, optimizer, data.train, data.test, epochs, scheduler, device="cpu",
+                  checkpoint=path, resume=True, progress=False)  # fmt: skip
+
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, reference[name]), f"{name} differs after resuming"
+    assert resumed.epoch == full.epoch == [1, 2, 3]
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "step_loss"):
+        assert getattr(resumed, key) == getattr(full, key), key
+
+
+def test_checkpoint_loads_with_weights_only_and_restores_the_objects(digits, tmp_path):
+    path = tmp_path / "one.pt"
+    model, optimizer, scheduler = make_run(digits, epochs=2)
+    fit(model, optimizer, digits.train, None, 2, scheduler, device="cpu", checkpoint=path,
+        progress=False)  # fmt: skip
+    payload = torch.load(path, weights_only=True)  # refuses anything but plain data
+    assert payload["epoch"] == 2 and set(payload) >= {"model", "optimizer", "scheduler", "rng"}
+    fresh, fresh_opt, fresh_sched = make_run(digits, epochs=2, seed=7)
+    epoch, history = load_checkpoint(path, fresh, fresh_opt, fresh_sched)
+    assert epoch == 2 and isinstance(history, History) and history.epoch == [1, 2]
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), model.state_dict().values()))
+    assert fresh_sched.last_epoch == scheduler.last_epoch
+    assert not (tmp_path / "one.pt.tmp").exists()
+
+
+def test_a_non_finite_loss_stops_training_naming_epoch_and_step(digits):
+    model, optimizer, _ = make_run(digits, epochs=2)
+    calls = {"n": 0}
+
+    def loss_fn(out, y):
+        calls["n"] += 1
+        loss = nn.functional.cross_entropy(out, y)
+        return loss * float("nan") if calls["n"] == 6 else loss  # epoch 2, step 2
+
+    with pytest.raises(FloatingPointError, match="nan at epoch 2, step 2 of 4"):
+        fit(model, optimizer, digits.train, None, 2, loss_fn=loss_fn, device="cpu", progress=False)
+
+
+def test_momentum_sgd_takes_the_same_steady_step_for_every_beta():
+    """On a constant gradient g, every beta's step tends to lr*g (the EWMA form)."""
+    for beta, nesterov in [(0.0, False), (0.5, False), (0.9, False), (0.9, True)]:
+        w = torch.zeros(1, requires_grad=True)
+        optimizer = momentum_sgd([w], lr=0.1, beta=beta, nesterov=nesterov)
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * (1 - beta))
+        previous = 0.0
+        for _ in range(300):
+            optimizer.zero_grad()
+            (2.0 * w).sum().backward()  # gradient 2 everywhere
+            optimizer.step()
+            step, previous = previous - w.item(), w.item()
+        assert step == pytest.approx(0.1 * 2.0, rel=1e-4), beta  # float32 steps
+
+
+def test_one_cycle_warms_up_to_the_optimizer_lr_and_leaves_momentum_alone():
+    w = torch.zeros(1, requires_grad=True)
+    optimizer = momentum_sgd([w], lr=1.0, beta=0.9)
+    scheduler = one_cycle(optimizer, total_steps=100, warmup=0.3)
+    lrs, momenta = [], []
+    for _ in range(100):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        momenta.append(optimizer.param_groups[0]["momentum"])
+        optimizer.step()
+        scheduler.step()
+    peak = 0.1
+    assert lrs[0] == pytest.approx(peak / 25)
+    assert max(lrs) == pytest.approx(peak, rel=1e-3) and lrs.index(max(lrs)) in (29, 30)
+    assert lrs[-1] < peak / 25 / 1e3
+    assert set(momenta) == {0.9}
+
+
+def test_evaluate_and_predict_restore_the_training_mode_and_agree(digits):
+    torch.manual_seed(0)
+    model = TinyNet().train()
+    logits, labels = predict(model, digits.test, device="cpu")
+    assert model.training
+    assert logits.shape == (64, 10) and torch.equal(labels, torch.cat([y for _, y in digits.test]))
+    loss, accuracy = evaluate(model, digits.test, device="cpu")
+    assert loss == pytest.approx(float(nn.functional.cross_entropy(logits, labels)), rel=1e-5)
+    assert accuracy == pytest.approx(float((logits.argmax(1) == labels).float().mean()))
+    model.eval()
+    evaluate(model, digits.test, device="cpu")
+    assert not model.training
+
+
+def test_fit_and_helpers_reject_bad_arguments(digits):
+    model, optimizer, _ = make_run(digits, epochs=1)
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, optimizer, digits.train, epochs=0, progress=False)
+    with pytest.raises(TypeError, match="optimizer"):
+        fit(model, "sgd", digits.train, progress=False)
+    with pytest.raises(TypeError, match="loader"):
+        fit(model, optimizer, [(torch.zeros(1, 3, 8, 8), torch.zeros(1))], progress=False)
+    with pytest.raises(ValueError, match="resume"):
+        fit(model, optimizer, digits.train, resume=True, progress=False)
+    with pytest.raises(ValueError, match="beta"):
+        momentum_sgd(model.parameters(), lr=0.1, beta=1.0)
+    with pytest.raises(ValueError, match="nesterov"):
+        momentum_sgd(model.parameters(), lr=0.1, beta=0.0, nesterov=True)
+    with pytest.raises(ValueError, match="lr"):
+        momentum_sgd(model.parameters(), lr=-1.0, beta=0.5)
+    with pytest.raises(ValueError, match="total_steps"):
+        one_cycle(optimizer, total_steps=1)
+    with pytest.raises(ValueError, match="one step or less"):
+        one_cycle(optimizer, total_steps=4, warmup=0.25)
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint("/nonexistent/checkpoint.pt", model)
