@@ -93,6 +93,14 @@ def test_page_renders_offline(browser, server, entry):
     )
     assert not broken, f"{entry} has images that did not load: {broken}"
 
+    uncaptioned = page.evaluate(
+        """() => [...document.querySelectorAll('main img')]
+                 .filter(i => !i.closest('.animation, .admonition'))
+                 .filter(i => !i.closest('figure') || !i.alt || /[.](png|jpe?g|svg)$/.test(i.alt))
+                 .map(i => i.src)"""
+    )
+    assert not uncaptioned, f"{entry}: figures without a caption (alt text): {uncaptioned}"
+
     maths = page.evaluate("() => document.querySelectorAll('.math').length")
     rendered = page.evaluate("() => document.querySelectorAll('mjx-container').length")
     assert rendered >= maths, f"{entry}: {maths} formulas, only {rendered} rendered by MathJax"

@@ -1,6 +1,10 @@
-"""Sphinx extension: the built book works without internet, and without console errors.
+"""Sphinx extension: what the built pages need beyond Jupyter Book's defaults.
 
-Two things in a Jupyter Book page normally come from a CDN:
+Figures computed by the chapters get their caption as alt text, so a screen reader
+says what the figure shows rather than its file name.
+
+The pages work without internet. Two things in a Jupyter Book page normally come
+from a CDN:
 
 - MathJax. We serve MathJax 3 from the book's own ``_static/mathjax`` folder, copied
   from the ``django-static-mathjax`` wheel (a plain copy of MathJax's ``es5`` build);
@@ -16,6 +20,7 @@ import re
 import shutil
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
 
 # What the tex-mml-chtml component loads at run time: fonts, TeX extensions loaded on
@@ -70,7 +75,20 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, contex
     context["script_files"] = unique
 
 
+def caption_as_alt_text(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Give each captioned figure's image its caption as alt text (when it has none)."""
+    for figure in doctree.findall(nodes.figure):
+        captions = list(figure.findall(nodes.caption))
+        if not captions:
+            continue
+        text = " ".join(captions[0].astext().split())
+        for image in figure.findall(nodes.image):
+            if not image.get("alt") or image["alt"] == image.get("uri"):
+                image["alt"] = text
+
+
 def setup(app: Sphinx) -> dict[str, bool]:
+    app.connect("doctree-resolved", caption_as_alt_text)
     app.connect("html-page-context", drop_duplicate_scripts)
     app.connect("build-finished", finish)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
