@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from numbers import Integral
 from types import TracebackType
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -215,3 +216,60 @@ class GradCAMPlusPlus(GradCAM):
         denom = 2 * g2 + activations.sum(dim=(2, 3), keepdim=True) * g3
         a = torch.where(denom != 0, g2 / torch.where(denom != 0, denom, 1.0), 0.0)
         return (a * F.relu(gradients)).sum(dim=(2, 3))
+
+
+# ----------------------------------------------------------------------------------
+# Scoring a map: the pointing game (chapter 7)
+# ----------------------------------------------------------------------------------
+
+
+class PointingGame(NamedTuple):
+    """The result of :func:`pointing_game`.
+
+    ``hits``: one bool per image, True where the map's peak lies in the object box;
+    ``score``: the fraction of hits; ``chance``: the mean fraction of the image the
+    boxes cover, the score of a map whose peak falls anywhere with equal probability.
+    """
+
+    hits: Tensor
+    score: float
+    chance: float
+
+
+def pointing_game(maps: Tensor, boxes: Tensor) -> PointingGame:
+    """Does each map's peak fall inside its image's object box? (Zhang et al. 2016)
+
+    ``maps``: ``(N, H, W)``, e.g. from :meth:`GradCAM.cam`; ``boxes``: ``(N, 4)``
+    integer ``(x0, y0, x1, y1)`` in pixels, ``x1, y1`` exclusive, as
+    :class:`evalib.data.OfflineDigits` keeps them. The peak of map ``i`` is its
+    largest pixel ``(y, x)`` (the first one in row-major order on ties); image ``i``
+    is a hit when ``x0 <= x < x1`` and ``y0 <= y < y1``. A map with no positive value
+    points nowhere and counts as a miss. The chance level is
+    ``mean_i area(box_i) / (H*W)``: what a peak placed uniformly at random scores on
+    average, the bar a map must clear to show that it localises anything.
+    """
+    if not isinstance(maps, Tensor) or not isinstance(boxes, Tensor):
+        raise TypeError("maps and boxes must be torch tensors")
+    if maps.dim() != 3 or not maps.dtype.is_floating_point:
+        raise ValueError(f"maps must be a float tensor of shape (N, H, W), got {maps.dtype} {tuple(maps.shape)}")
+    n, height, width = maps.shape
+    if boxes.shape != (n, 4) or boxes.dtype.is_floating_point or boxes.dtype == torch.bool:
+        raise ValueError(f"boxes must be an integer tensor of shape ({n}, 4), got {boxes.dtype} {tuple(boxes.shape)}")
+    if n == 0:
+        raise ValueError("maps holds no image")
+    boxes = boxes.to(device=maps.device, dtype=torch.long)
+    x0, y0, x1, y1 = boxes.unbind(dim=1)
+    if not bool(((0 <= x0) & (x0 < x1) & (x1 <= width) & (0 <= y0) & (y0 < y1) & (y1 <= height)).all()):
+        raise ValueError(
+            f"every box needs 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} "
+            "(pixels, x1 and y1 exclusive)"
+        )
+    flat = maps.reshape(n, -1)
+    peak_value, peak = flat.max(dim=1)
+    y, x = peak // width, peak % width
+    hits = (x0 <= x) & (x < x1) & (y0 <= y) & (y < y1) & (peak_value > 0)
+    area = ((x1 - x0) * (y1 - y0)).double() / (height * width)
+    return PointingGame(hits.cpu(), float(hits.double().mean()), float(area.mean()))
+
+
+__all__ += ["PointingGame", "pointing_game"]
