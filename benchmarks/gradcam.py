@@ -1,0 +1,132 @@
+"""What the layer4 hook and our GradCAM cost, printed as ratios.
+
+1. Hook overhead: one forward + backward pass of ``evalib.models.ResNet18`` as it is
+   (storing ``activations`` and hooking ``gradients``) against the same network run
+   without the hook (``model.features`` + pooling + classifier). Goal: ≤ 5 % overhead.
+2. ``evalib.cam.GradCAM`` against the ``GradCAM`` of the ``grad-cam`` package
+   (jacobgil/pytorch-grad-cam) on the same model, batch and classes. Goal: ≤ 1.0×.
+   The package is optional, for this comparison only::
+
+       .venv/bin/pip install grad-cam
+
+   Without it the comparison is skipped with a message.
+
+Timings interleave the variants and report medians, so a machine shared with other
+work biases neither side. Run from the repository root::
+
+    .venv/bin/python benchmarks/gradcam.py --width 16 --batch 16 --repeats 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from evalib.cam import GradCAM
+from evalib.models import ResNet18
+from evalib.runtime import device
+
+
+def sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int, dev: torch.device) -> dict[str, float]:
+    """Median seconds per call of each function, calling them in turn ``repeats`` times."""
+    for fn in fns.values():  # warm-up
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            sync(dev)
+            start = time.perf_counter()
+            fn()
+            sync(dev)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def hook_overhead(model: ResNet18, x: torch.Tensor, repeats: int, dev: torch.device) -> None:
+    y = torch.randint(0, model.num_classes, (x.shape[0],), device=dev)
+
+    def hooked() -> None:
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        assert model.gradients is not None
+
+    def unhooked() -> None:
+        model.zero_grad(set_to_none=True)
+        logits = model.linear(F.adaptive_max_pool2d(model.features(x), 1).flatten(1))
+        F.cross_entropy(logits, y).backward()
+
+    t = interleaved_medians({"hooked": hooked, "unhooked": unhooked}, repeats, dev)
+    ratio = t["hooked"] / t["unhooked"]
+    print(f"forward+backward, median of {repeats}: hooked {t['hooked'] * 1e3:.1f} ms, "
+          f"unhooked {t['unhooked'] * 1e3:.1f} ms")
+    print(f"hook overhead: {ratio:.3f}x ({100 * (ratio - 1):+.1f} %; goal <= +5 %)")
+
+
+def versus_pytorch_grad_cam(model: ResNet18, x: torch.Tensor, repeats: int, dev: torch.device) -> None:
+    try:
+        import pytorch_grad_cam
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    except ImportError:
+        print("grad-cam is not installed (.venv/bin/pip install grad-cam): comparison skipped")
+        return
+    from importlib.metadata import version
+
+    targets = [i % model.num_classes for i in range(x.shape[0])]
+    their_targets = [ClassifierOutputTarget(c) for c in targets]
+
+    # Both are used the way their documentation shows: one context per batch, so
+    # neither leaves hooks on the model that would slow the other down.
+    def evalib_cam() -> np.ndarray:
+        with GradCAM(model, model.layer4) as cam:
+            return cam(x, targets).cpu().numpy()
+
+    def package_cam() -> np.ndarray:
+        with pytorch_grad_cam.GradCAM(model=model, target_layers=[model.layer4]) as cam:
+            return cam(input_tensor=x, targets=their_targets)
+
+    # Same maps? pytorch-grad-cam min-max scales its maps where we divide by the
+    # maximum, and resizes with OpenCV: compare after the same min-max scaling.
+    a, b = evalib_cam(), package_cam()
+    a = a - a.min(axis=(1, 2), keepdims=True)
+    a = a / (1e-7 + a.max(axis=(1, 2), keepdims=True))
+    print(f"largest difference of the min-max scaled maps: {np.abs(a - b).max():.1e}")
+
+    t = interleaved_medians({"evalib": evalib_cam, "grad-cam": package_cam}, repeats, dev)
+    print(f"Grad-CAM of {x.shape[0]} images, median of {repeats}: evalib {t['evalib'] * 1e3:.1f} ms, "
+          f"grad-cam {version('grad-cam')} {t['grad-cam'] * 1e3:.1f} ms")
+    print(f"evalib / grad-cam time: {t['evalib'] / t['grad-cam']:.3f}x (goal <= 1.0x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--width", type=int, default=16, help="ResNet18 width (64 = the real network)")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--size", type=int, default=32, help="image side in pixels")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+
+    dev = device()
+    torch.manual_seed(0)
+    model = ResNet18(num_classes=10, width=args.width).to(dev)
+    x = torch.randn(args.batch, 3, args.size, args.size, device=dev)
+    print(f"{dev}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"ResNet18(width={args.width}), batch {args.batch} of {args.size}x{args.size}")
+    model.train()
+    hook_overhead(model, x, args.repeats, dev)
+    model.eval()
+    versus_pytorch_grad_cam(model, x, args.repeats, dev)
+
+
+if __name__ == "__main__":
+    main()
