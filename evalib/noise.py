@@ -112,14 +112,17 @@ def sample_minibatch_gradients(
     b = _count("batch_size", batch_size, 1, n)
     t = _count("n_batches", n_batches, 1)
     out = torch.empty(t, grads.shape[1], dtype=grads.dtype)
-    chunk = max(1, 2**22 // n)  # rows of the (chunk, N) selection matrix held at once
+    gather = 4 * b < n  # small batches: average the B chosen rows; large: a matrix product
+    chunk = max(1, 2**22 // (b * grads.shape[1] if gather else n))  # bounds memory per chunk
     for start in range(0, t, chunk):
         rows = min(chunk, t - start)
         # argsort of uniform noise: a random permutation per row, of which we take B.
         idx = torch.rand(rows, n, generator=generator).argsort(dim=1)[:, :b]
-        # Averaging B rows is a matrix product with weights 1/B on the chosen ones.
-        select = torch.zeros(rows, n, dtype=grads.dtype).scatter_(1, idx, 1.0 / b)
-        out[start : start + rows] = select @ grads
+        if gather:
+            out[start : start + rows] = grads[idx].mean(dim=1)
+        else:  # averaging B rows = multiplying by weights 1/B on the chosen ones
+            select = torch.zeros(rows, n, dtype=grads.dtype).scatter_(1, idx, 1.0 / b)
+            out[start : start + rows] = select @ grads
     return out
 
 

@@ -318,7 +318,8 @@ def steps_to_tolerance(
     tol = _real("tol", tol)
     if tol <= 0:
         raise ValueError(f"tol must be > 0, got {tol}")
-    dist = np.linalg.norm(pts - target.reshape(1, -1), axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):  # runs on their way to overflow
+        dist = np.linalg.norm(pts - target.reshape(1, -1), axis=1)
     inside = dist <= tol  # NaN compares False: a diverged run is never inside
     if not inside[-1]:
         return None
