@@ -73,13 +73,14 @@ class Landscape:
     works on both torch tensors and NumPy arrays (``x``, ``y`` have equal shapes).
 
     Attributes:
-        name: a short name for legends and titles.
-        minimum: a known global minimiser ``(x, y)``, or ``None`` when there is none
-            (or no single one).
-        stationary_point: a point where the gradient vanishes (the minimiser when
-            there is one; the saddle point of ``saddle``).
-        bounds: ``((xmin, xmax), (ymin, ymax))``, the window of a contour plot.
-        start: a default starting point that shows the landscape's difficulty.
+
+    - ``name``: a short name for legends and titles.
+    - ``minimum``: a known global minimiser ``(x, y)``, or ``None`` when there is
+      none (or no single one).
+    - ``stationary_point``: a point where the gradient vanishes (the minimiser when
+      there is one; the saddle point of ``saddle``).
+    - ``bounds``: ``((xmin, xmax), (ymin, ymax))``, the window of a contour plot.
+    - ``start``: a default starting point that shows the landscape's difficulty.
     """
 
     name: str = "landscape"
