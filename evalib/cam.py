@@ -41,10 +41,10 @@ Targets = int | Sequence[int] | Tensor | None
 class GradCAM:
     """Class activation maps from the gradients at ``target_layer`` of ``model``.
 
-    Args:
-        model: any ``nn.Module`` mapping a batch ``(N, C, H, W)`` to logits ``(N, classes)``.
-        target_layer: a submodule of ``model`` (or its dotted name, e.g. ``"layer4"``)
-            whose output is a batch of feature maps ``(N, K, h, w)``.
+    :param model: any ``nn.Module`` mapping a batch ``(N, C, H, W)`` to logits
+        ``(N, classes)``.
+    :param target_layer: a submodule of ``model`` (or its dotted name, e.g.
+        ``"layer4"``) whose output is a batch of feature maps ``(N, K, h, w)``.
 
     ``cam(x, targets)`` runs the model in eval mode with its parameters frozen (so no
     ``.grad`` of the model is touched), then restores every submodule's train/eval

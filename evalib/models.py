@@ -69,12 +69,11 @@ class BasicBlock(nn.Module):
 class ResNet18(nn.Module):
     """CIFAR ResNet-18 that records its ``layer4`` output and that output's gradient.
 
-    Args:
-        num_classes: outputs of the classifier (10 for CIFAR-10).
-        width: channels of the first stage; the stages have ``width × (1, 2, 4, 8)``
-            channels. 64 is the real ResNet-18 (11,173,962 parameters for 10
-            classes); the CPU ("quick") profile uses a narrower network with the same
-            depth and the same hook.
+    :param num_classes: outputs of the classifier (10 for CIFAR-10).
+    :param width: channels of the first stage; the stages have ``width × (1, 2, 4, 8)``
+        channels. 64 is the real ResNet-18 (11,173,962 parameters for 10 classes);
+        the CPU ("quick") profile uses a narrower network with the same depth and the
+        same hook.
 
     After ``out = model(x)`` with autograd on, ``model.activations`` is the ``layer4``
     output ``A`` (detached), shape ``(N, 8·width, ⌈H/8⌉, ⌈W/8⌉)``; after a backward
