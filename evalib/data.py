@@ -98,10 +98,10 @@ def make_digits(
     """Render all 1,797 scikit-learn digits onto cluttered colour canvases.
 
     Each 8x8 digit is upscaled (bilinear) to a random side between ``size // 2 - 2``
-    and ``size // 2 + 4`` pixels and alpha-blended, in a colour that contrasts with
-    the background, at a random position of a ``size x size`` canvas. The background
-    is a smooth random colour field with 3 to 5 thin random strokes (clutter that a
-    classifier must learn to ignore). The same ``seed`` gives the same images.
+    and ``size // 2 + 4`` pixels and alpha-blended at a random position of a ``size x size`` canvas. The background
+    is a dark, smooth random colour field with 3 to 5 thin strokes of random colour
+    (clutter that a classifier must learn to ignore); the digit is bright, in a random
+    hue. The same ``seed`` gives the same images.
 
     Returns ``(images, labels, boxes, masks)``: ``images`` uint8 ``(N, 3, size, size)``,
     ``labels`` int64 ``(N,)``, ``boxes`` int64 ``(N, 4)`` as ``(x0, y0, x1, y1)`` with
@@ -132,7 +132,7 @@ def _render_digits(
     # A smooth background: a coarse 4x4 colour grid, bilinearly upscaled.
     coarse = torch.as_tensor(rng.uniform(0.0, 1.0, (n, 3, 4, 4)), dtype=torch.float32)
     canvas = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=True)
-    canvas = 0.15 + 0.5 * canvas  # keep it mid-toned so any digit colour can contrast
+    canvas = 0.45 * canvas  # a dark background, so a bright digit always stands out
     _strokes(canvas, rng)  # clutter: thin straight strokes in random colours
 
     # Each digit's ink as an alpha map on the full canvas, rendered one side length at
@@ -154,12 +154,9 @@ def _render_digits(
     first = lambda m: m.float().argmax(dim=1)  # noqa: E731
     last = lambda m: size - m.flip(1).float().argmax(dim=1)  # noqa: E731
     boxes = torch.stack([first(cols), first(rows), last(cols), last(rows)], dim=1)
-    # The digit's colour: per channel, the far end from the background under the
-    # digit, with a little jitter, so the digit always stands out.
-    weight = alpha[:, None] / alpha.sum(dim=(1, 2))[:, None, None, None]
-    under = (canvas * weight).sum(dim=(2, 3))  # (N, 3): mean background under the ink
-    colour = torch.where(under > 0.4, 0.05, 0.95)
-    colour = colour + torch.as_tensor(rng.uniform(-0.05, 0.05, (n, 3)), dtype=torch.float32)
+    # The digit's colour: bright (every channel in [0.6, 1]) in a random hue, so it
+    # stands out from the dark background; the strokes' colours span the whole range.
+    colour = torch.as_tensor(rng.uniform(0.6, 1.0, (n, 3)), dtype=torch.float32)
     canvas = (1 - alpha[:, None]) * canvas + alpha[:, None] * colour[:, :, None, None]
     images = (canvas.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
     return images, labels, boxes, masks
@@ -252,7 +249,7 @@ def train_transform(
 ) -> v2.Compose:
     """Training augmentation: random crop (pad 4), optional flip and cutout, normalise.
 
-    The crop pads the image by 4 pixels on every side (reflection) and cuts a random
+    The crop pads the image by 4 black pixels on every side and cuts a random
     32x32 window back out: a shift of up to 4 pixels. ``flip`` mirrors half the images
     left-right (right for CIFAR-10; not for digits, whose mirror images are not
     digits). ``cutout > 0`` blanks one random ``cutout x cutout`` square (DeVries and
@@ -261,7 +258,7 @@ def train_transform(
     """
     if isinstance(cutout, bool) or not isinstance(cutout, Integral) or not 0 <= cutout <= 32:
         raise ValueError(f"cutout must be an int side length in [0, 32], got {cutout!r}")
-    steps: list[Callable] = [v2.ToImage(), v2.RandomCrop(32, padding=4, padding_mode="reflect")]
+    steps: list[Callable] = [v2.ToImage(), v2.RandomCrop(32, padding=4)]
     if flip:
         steps.append(v2.RandomHorizontalFlip())
     steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
