@@ -1,0 +1,84 @@
+"""Training throughput of the hooked ResNet-18 on CIFAR-shaped synthetic batches.
+
+Prints images per second for one SGD+Nesterov step (forward, backward, update) at the
+widths the book uses, on whatever device is present: eager fp32, eager with bf16
+autocast (CUDA only) and torch.compile where it works, each with and without
+channels-last, plus the ratios to eager fp32. No download: the batches are random.
+
+    .venv/bin/python benchmarks/train_throughput.py [--widths 8 16 64] [--batch 128]
+
+The chapter "Training it with momentum" picks its quick-profile budget (width 16,
+batch 64) from these figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+
+from evalib.models import ResNet18
+from evalib.runtime import device
+
+
+def images_per_second(width: int, batch: int, dev: torch.device, *, channels_last: bool,
+                      amp: bool, compile_: bool, steps: int, warmup: int) -> float:
+    """Images per second over ``steps`` timed steps, after ``warmup`` untimed ones."""
+    torch.manual_seed(0)
+    model = ResNet18(num_classes=10, width=width).to(dev)
+    x = torch.randn(batch, 3, 32, 32, device=dev)
+    y = torch.randint(0, 10, (batch,), device=dev)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    step_model = torch.compile(model) if compile_ else model
+
+    def step() -> None:
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+            loss = F.cross_entropy(step_model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(warmup):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * batch / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--widths", type=int, nargs="+", default=[8, 16, 64])
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    args = parser.parse_args()
+    dev = device()
+    print(f"device {dev}, torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}")
+    variants = [("eager fp32", False, False), ("eager fp32 channels-last", True, False)]
+    if dev.type == "cuda":
+        variants += [("eager bf16 channels-last", True, True)]
+    for width in args.widths:
+        base = None
+        for name, cl, amp in variants + ([(n + " compiled", c, a) for n, c, a in variants] if args.compile else []):
+            try:
+                rate = images_per_second(width, args.batch, dev, channels_last=cl, amp=amp,
+                                         compile_=name.endswith("compiled"), steps=args.steps, warmup=2)
+            except Exception as err:  # torch.compile needs a compiler toolchain
+                print(f"width {width:3d}  {name:34s}  failed: {type(err).__name__}")
+                continue
+            base = base or rate
+            print(f"width {width:3d}  {name:34s}  {rate:8.0f} images/s  ({rate / base:.2f}x eager fp32)")
+
+
+if __name__ == "__main__":
+    main()
