@@ -2,9 +2,17 @@
 
 One module per idea, each explained by a chapter of the book:
 
-- :mod:`evalib.averages`: simple, weighted and exponential moving averages.
-- :mod:`evalib.runtime`: the device to run on and the quick/full run profile.
-- :mod:`evalib.plots`: the book's figure style.
+- ``evalib.averages``: simple, weighted and exponential moving averages.
+- ``evalib.theory``: convergence rates of gradient descent and the heavy ball on a quadratic.
+- ``evalib.landscapes``: 2-D test functions (quadratic ravine, Rosenbrock, Beale, saddle).
+- ``evalib.optim``: heavy-ball and Nesterov optimisers written from their update rules.
+- ``evalib.noise``: minibatch gradient noise and what a moving average does to it.
+- ``evalib.models``: the CIFAR ResNet-18 with a gradient hook on ``layer4``.
+- ``evalib.cam``: Grad-CAM (and Grad-CAM++) on any model, and the pointing game.
+- ``evalib.data``: CIFAR-10 loaders with an offline digits fallback.
+- ``evalib.train``: training and evaluation loops with progress bars and checkpoints.
+- ``evalib.runtime``: the device to run on and the quick/full run profile.
+- ``evalib.plots``: the book's figure style and its landscape and CAM plots.
 """
 
 __version__ = "0.1.0"
