@@ -94,7 +94,7 @@ def test_page_renders_offline(browser, server, entry):
     assert not broken, f"{entry} has images that did not load: {broken}"
 
     uncaptioned = page.evaluate(
-        """() => [...document.querySelectorAll('main img')]
+        """() => [...document.querySelectorAll('article img')]
                  .filter(i => !i.closest('.animation, .admonition'))
                  .filter(i => !i.closest('figure') || !i.alt || /[.](png|jpe?g|svg)$/.test(i.alt))
                  .map(i => i.src)"""
