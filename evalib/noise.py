@@ -19,9 +19,8 @@ grows with ``β`` at a fixed learning rate.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,8 @@ import torch
 from numpy.typing import NDArray
 from scipy.linalg import solve_discrete_lyapunov
 from torch import Tensor, nn
+
+from evalib._checks import finite_real as _real
 
 __all__ = [
     "per_example_gradients",
@@ -39,15 +40,6 @@ __all__ = [
     "gradient_noise",
     "heavy_ball_noise_floor",
 ]
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def _beta(beta: Any) -> float:

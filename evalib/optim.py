@@ -17,10 +17,8 @@ nothing else, so it reads like the formula. ``g`` is the gradient plus weight de
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Iterable
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -28,6 +26,8 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch import Tensor
 from torch.optim import Optimizer
+
+from evalib._checks import finite_real as _real
 
 __all__ = [
     "HeavyBall",
@@ -38,16 +38,6 @@ __all__ = [
     "trajectory",
     "steps_to_tolerance",
 ]
-
-
-def _real(name: str, value: Any) -> float:
-    """``value`` as a finite float, or a TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def _check_hyper(lr: Any, momentum: Any, weight_decay: Any) -> dict[str, float]:

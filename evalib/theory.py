@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from evalib._checks import finite_real as _scalar
 
 __all__ = [
     "gd_rate",
@@ -67,15 +69,6 @@ def _eigvals(eigvals: ArrayLike) -> NDArray[np.float64]:
             f"got the minimum {lam.min()}"
         )
     return lam
-
-
-def _scalar(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {out}")
-    return out
 
 
 def _lr(lr: Any) -> float:
