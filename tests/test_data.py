@@ -96,7 +96,7 @@ def test_offline_digit_boxes_are_the_tight_boxes_of_the_ink():
         m = masks[i]
         assert m[b, a:c].any() and m[d - 1, a:c].any() and m[b:d, a].any() and m[b:d, c - 1].any()
     sides = boxes[:, 2:] - boxes[:, :2]
-    assert sides.min() >= 4 and sides.max() <= 20
+    assert sides.min() >= 4 and sides.max() <= 16
 
 
 def test_digit_ink_stands_out_from_the_background_in_its_box():
