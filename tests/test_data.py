@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -64,9 +65,18 @@ def test_download_false_falls_back_without_touching_the_network(monkeypatch, tmp
 
 
 def test_reachability_probe_gives_up_on_a_hanging_lookup(monkeypatch):
-    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: time.sleep(30))
+    release = threading.Event()
+
+    def hang(*args, **kwargs):  # a lookup that answers only after the caller gave up
+        release.wait(30)
+        raise OSError("lookup abandoned (test)")
+
+    monkeypatch.setattr(socket, "create_connection", hang)
     start = time.perf_counter()
-    ok, why = data._reachable("https://www.cs.toronto.edu/x.tar.gz", timeout=0.2)
+    try:
+        ok, why = data._reachable("https://www.cs.toronto.edu/x.tar.gz", timeout=0.2)
+    finally:
+        release.set()  # let the probe thread finish now, not during a later test
     assert not ok and "within 0.2 s" in why
     assert time.perf_counter() - start < 2.0
 
