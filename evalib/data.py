@@ -104,10 +104,10 @@ def make_digits(
 
     Each 8x8 digit is upscaled (bilinear) to a random side between ``3/8`` and ``1/2``
     of ``size`` (12 to 16 pixels on a 32x32 canvas) and alpha-blended at a random
-    position of the ``size x size`` canvas. The background
-    is a dark, smooth random colour field with 3 to 5 thin strokes of random colour
-    (clutter that a classifier must learn to ignore); the digit is bright, in a random
-    hue. The same ``seed`` gives the same images.
+    position of the ``size x size`` canvas. The background is a dark, smooth random
+    colour field with 3 to 5 thin strokes of random colour (clutter that a classifier
+    must learn to ignore); the digit is bright, in a random hue. The same ``seed`` gives
+    the same images.
 
     Returns ``(images, labels, boxes, masks)``: ``images`` uint8 ``(N, 3, size, size)``,
     ``labels`` int64 ``(N,)``, ``boxes`` int64 ``(N, 4)`` as ``(x0, y0, x1, y1)`` with
