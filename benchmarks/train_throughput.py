@@ -27,9 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from evalib.data import CIFAR10_MEAN, CIFAR10_STD, test_transform, train_transform
+from evalib.data import CIFAR10_MEAN, CIFAR10_STD, loaders, test_transform, train_transform
 from evalib.models import ResNet18
 from evalib.runtime import device
 from evalib.train import fit, momentum_sgd
@@ -85,13 +85,10 @@ class RandomCIFAR(Dataset):
 
 def epoch_seconds(width: int, batch: int, workers: int, epochs: int = 2) -> list[float]:
     """Wall time of each of ``epochs`` epochs of ``fit`` on 50,000 training and 10,000
-    test images, with the loaders the chapter builds for CIFAR-10."""
-    pin = torch.cuda.is_available()
-    common = dict(num_workers=workers, pin_memory=pin, persistent_workers=workers > 0)
-    train = DataLoader(RandomCIFAR(50_000, train_transform(CIFAR10_MEAN, CIFAR10_STD)),
-                       batch_size=batch, shuffle=True, drop_last=True, **common)
-    test = DataLoader(RandomCIFAR(10_000, test_transform(CIFAR10_MEAN, CIFAR10_STD), seed=1),
-                      batch_size=2 * batch, **common)
+    test images, through :func:`evalib.data.loaders`, as the chapter's CIFAR-10 goes."""
+    train, test = loaders(RandomCIFAR(50_000, train_transform(CIFAR10_MEAN, CIFAR10_STD)),
+                          RandomCIFAR(10_000, test_transform(CIFAR10_MEAN, CIFAR10_STD), seed=1),
+                          batch_size=batch, num_workers=workers)
     torch.manual_seed(0)
     model = ResNet18(num_classes=10, width=width)
     optimizer = momentum_sgd(model.parameters(), lr=0.1, beta=0.9, nesterov=True, weight_decay=5e-4)

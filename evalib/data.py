@@ -48,6 +48,7 @@ __all__ = [
     "OfflineDigits",
     "data_root",
     "load",
+    "loaders",
     "make_digits",
     "train_transform",
     "test_transform",
@@ -371,6 +372,54 @@ def _count(name: str, value: int | None) -> int | None:
     return int(value)
 
 
+def _loader_settings(
+    batch_size: int, test_batch_size: int | None, seed: int, num_workers: int
+) -> tuple[int, int, int, int]:
+    """The loader arguments, checked; ``test_batch_size`` defaults to ``2 * batch_size``."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    test_batch_size = _count("test_batch_size", test_batch_size) or 2 * int(batch_size)
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if isinstance(num_workers, bool) or not isinstance(num_workers, Integral) or num_workers < 0:
+        raise ValueError(f"num_workers must be a non-negative int, got {num_workers!r}")
+    return int(batch_size), test_batch_size, int(seed), int(num_workers)
+
+
+def loaders(
+    train_set: Dataset,
+    test_set: Dataset,
+    *,
+    batch_size: int = 128,
+    test_batch_size: int | None = None,
+    seed: int = 0,
+    num_workers: int = 0,
+) -> tuple[DataLoader, DataLoader]:
+    """The training and test loaders that :func:`load` builds, for any two datasets.
+
+    The training loader shuffles with its own generator seeded by ``seed`` and drops the
+    last incomplete batch; the test loader keeps the order, in batches of
+    ``test_batch_size`` (default ``2 * batch_size``). With CUDA present, batches come in
+    pinned memory (for asynchronous copies to the GPU); ``num_workers > 0`` keeps the
+    worker processes alive between epochs.
+    """
+    batch_size, test_batch_size, seed, num_workers = _loader_settings(
+        batch_size, test_batch_size, seed, num_workers
+    )
+    n_train = len(train_set)  # type: ignore[arg-type]
+    if n_train < batch_size:
+        raise ValueError(
+            f"batch_size={batch_size} exceeds the {n_train} training images; "
+            "use a smaller batch or more training images (load's train_size)"
+        )
+    pin = torch.cuda.is_available()
+    common = dict(num_workers=num_workers, pin_memory=pin, persistent_workers=num_workers > 0)
+    train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True,
+                              generator=torch.Generator().manual_seed(seed), **common)  # fmt: skip
+    test_loader = DataLoader(test_set, batch_size=test_batch_size, shuffle=False, **common)
+    return train_loader, test_loader
+
+
 def load(
     dataset: str = "cifar10",
     *,
@@ -391,21 +440,18 @@ def load(
     if it is missing (``download=True``), and where neither works warns once
     (:class:`OfflineDataWarning`) and loads the offline digits instead: the result's
     ``name`` says which. ``train_size`` / ``test_size`` keep a seeded random subset
-    (the quick profile's budget). The training loader shuffles with its own generator
-    seeded by ``seed`` and drops the last incomplete batch; the test loader keeps the
-    order. Augmentation (``augment=True``): random crop with padding 4, plus
-    horizontal flip for CIFAR-10 and optional ``cutout``; see :func:`train_transform`.
+    (the quick profile's budget). The loaders come from :func:`loaders`: the training
+    loader shuffles with its own generator seeded by ``seed`` and drops the last
+    incomplete batch; the test loader keeps the order. Augmentation (``augment=True``):
+    random crop with padding 4, plus horizontal flip for CIFAR-10 and optional
+    ``cutout``; see :func:`train_transform`.
     """
     if dataset not in ("cifar10", "digits"):
         raise ValueError(f"dataset must be 'cifar10' or 'digits', got {dataset!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    test_batch_size = _count("test_batch_size", test_batch_size) or 2 * int(batch_size)
+    batch_size, test_batch_size, seed, num_workers = _loader_settings(
+        batch_size, test_batch_size, seed, num_workers
+    )
     train_size, test_size = _count("train_size", train_size), _count("test_size", test_size)
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    if isinstance(num_workers, bool) or not isinstance(num_workers, Integral) or num_workers < 0:
-        raise ValueError(f"num_workers must be a non-negative int, got {num_workers!r}")
 
     name, boxes = dataset, None
     if dataset == "cifar10":
@@ -435,19 +481,10 @@ def load(
         keep = torch.randperm(len(test_base), generator=generator)[:test_size].sort().values
         test_base = Subset(test_base, keep.tolist())
         boxes = boxes[keep] if boxes is not None else None
-    if len(train_base) < batch_size:
-        raise ValueError(
-            f"batch_size={batch_size} exceeds the {len(train_base)} training images; "
-            "use a smaller batch or a larger train_size"
-        )
-    # The digits dataset applies its own transform; CIFAR-10 gets wrapped.
+    # Both splits hold untransformed images; the transforms are applied on access.
     train_tf = train_transform(mean, std, flip=flip, cutout=cutout) if augment else test_transform(mean, std)
-    train_set = _Transformed(train_base, train_tf)
-    test_set = _Transformed(test_base, test_transform(mean, std))
-
-    pin = torch.cuda.is_available()
-    common = dict(num_workers=int(num_workers), pin_memory=pin, persistent_workers=num_workers > 0)
-    train_loader = DataLoader(train_set, batch_size=int(batch_size), shuffle=True, drop_last=True,
-                              generator=torch.Generator().manual_seed(int(seed)), **common)  # fmt: skip
-    test_loader = DataLoader(test_set, batch_size=test_batch_size, shuffle=False, **common)
+    train_loader, test_loader = loaders(
+        _Transformed(train_base, train_tf), _Transformed(test_base, test_transform(mean, std)),
+        batch_size=batch_size, test_batch_size=test_batch_size, seed=seed, num_workers=num_workers,
+    )
     return Data(name, train_loader, test_loader, classes, tuple(mean), tuple(std), boxes)
