@@ -7,7 +7,7 @@ loss and accuracy on a loader. What the loop adds to the textbook version:
 - one tidy progress bar per call (``tqdm.auto``: a widget in Jupyter, text elsewhere);
 - the device from :func:`evalib.runtime.device`; on CUDA, mixed precision (bf16
   autocast where the GPU supports it, else fp16 with a gradient scaler), channels-last
-  memory layout and non-blocking host-to-device copies;
+  memory layout (CUDA only: see :func:`fit`) and non-blocking host-to-device copies;
 - a non-finite loss stops training at once with the epoch and step where it happened;
 - checkpoints after every epoch (model, optimizer, scheduler, history and every random
   generator), so an interrupted run resumes to exactly the result of an uninterrupted
@@ -184,9 +184,30 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
 
 
+def _use_channels_last(device: torch.device, channels_last: bool | None) -> bool:
+    """Channels-last memory layout on CUDA only (the default there), never on a CPU.
+
+    On CPUs, oneDNN's backward-weights pass of a 1×1 stride-2 convolution in NHWC with
+    fewer input channels than its vector block (8 on AVX2, 16 on AVX-512) hangs,
+    crashes, or returns wrong weight gradients without an error
+    (uxlfoundation/oneDNN#6035). The narrow ResNet-18s of the quick profile have
+    exactly such shortcut convolutions, so the layout is refused there rather than
+    risked; ``tests/test_train_reference.py`` checks the CPU step against float64.
+    """
+    if channels_last is None:
+        return device.type == "cuda"
+    if channels_last and device.type != "cuda":
+        raise ValueError(
+            f"channels_last=True is supported on CUDA only, not on {device.type!r}: on CPUs "
+            "oneDNN computes wrong or no gradients for narrow strided 1x1 convolutions in "
+            "that layout (uxlfoundation/oneDNN#6035); pass channels_last=None or False"
+        )
+    return bool(channels_last)
+
+
 def _resolve(model: nn.Module, device: torch.device | str | None, channels_last: bool | None):
     device = torch.device(device) if device is not None else runtime.device()
-    channels_last = True if channels_last is None else bool(channels_last)
+    channels_last = _use_channels_last(device, channels_last)
     model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
     return device, channels_last
 
@@ -391,9 +412,10 @@ def fit(
     ``loss_fn`` defaults to cross-entropy. ``device`` defaults to
     :func:`evalib.runtime.device`. ``amp`` (default: on for CUDA) runs the forward
     pass under autocast, bf16 where supported, else fp16 with gradient scaling; it is
-    ignored off CUDA. ``channels_last`` (default True) stores images and weights
-    channels-last, faster for convolutions on CPUs and GPUs alike (see
-    ``benchmarks/train_throughput.py``). A NaN or infinite loss raises
+    ignored off CUDA. ``channels_last`` (default: on for CUDA) stores images and
+    weights channels-last, faster for convolutions on a GPU (see
+    ``benchmarks/train_throughput.py``); it is refused on a CPU, where oneDNN gets
+    narrow strided convolutions wrong in that layout (uxlfoundation/oneDNN#6035). A NaN or infinite loss raises
     ``FloatingPointError`` naming the epoch and step.
     """
     _check_model_loader(model, train_loader)
