@@ -2,53 +2,61 @@
 
 The chapter "Moving averages" explains each one; momentum (chapters 2 and 4) is the
 exponential moving average of gradients. All functions take any 1-D array-like of
-finite numbers and return a float64 NumPy array of the same length.
+finite real numbers (a list, a NumPy array, a torch tensor: read as its values) and
+return a float64 NumPy array of the same length, finite wherever the average is
+defined, even for values near the float limits. Complex, boolean or non-numeric input
+raises a ``TypeError``; empty, non-1-D or non-finite input a ``ValueError``.
 """
 
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.signal import convolve, lfilter
+
+from evalib._checks import flag, integer, real_array, unit_interval
 
 __all__ = ["sma", "wma", "ewma", "effective_window"]
 
 
 def _series(x: ArrayLike) -> NDArray[np.float64]:
-    """``x`` as a 1-D float64 array of finite values, or a ValueError naming ``x``."""
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"x must be a 1-D array of real numbers: {err}") from None
+    """``x`` as a 1-D float64 array of finite values, or an error naming ``x``."""
+    arr = real_array("x", x)
     if arr.ndim != 1:
         raise ValueError(f"x must be 1-D, got an array of shape {arr.shape}")
     if arr.size == 0:
         raise ValueError("x must hold at least one value, got an empty array")
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"x must be finite, but x[{bad}] = {arr[bad]}")
     return arr
 
 
 def _window(window: int, n: int) -> int:
     """``window`` checked to be a whole number in ``[1, n]``."""
-    if isinstance(window, bool) or not isinstance(window, Integral):
-        raise TypeError(f"window must be an int, got {type(window).__name__}")
-    if not 1 <= window <= n:
-        raise ValueError(f"window must be between 1 and len(x) = {n}, got {window}")
-    return int(window)
+    w = integer("window", window)
+    if not 1 <= w <= n:
+        raise ValueError(f"window must be between 1 and len(x) = {n}, got {w}")
+    return w
 
 
-def _beta(beta: float) -> float:
-    """``beta`` checked to be a real number in ``[0, 1)``."""
-    if isinstance(beta, bool) or not isinstance(beta, Real):
-        raise TypeError(f"beta must be a real number, got {type(beta).__name__}")
-    if not 0.0 <= beta < 1.0:  # also rejects NaN
-        raise ValueError(f"beta must satisfy 0 <= beta < 1, got {beta}")
-    return float(beta)
+def _scaled(arr: NDArray[np.float64]) -> tuple[NDArray[np.float64], int]:
+    """``arr / 2**e`` with ``e`` chosen so that the largest ``|x|`` lies in [0.5, 1).
+
+    Every average here is a weighted mean, so it commutes exactly with scaling by a
+    power of two: computing on the scaled series and scaling back (``np.ldexp``) gives
+    the same digits, without overflow in sums of values near the float limit.
+    """
+    exponent = int(np.frexp(np.max(np.abs(arr)))[1])
+    return np.ldexp(arr, -exponent), exponent
+
+
+def _unscaled(out: NDArray[np.float64], arr: NDArray[np.float64], exponent: int) -> NDArray[np.float64]:
+    """Undo :func:`_scaled` on ``out``, computed from the scaled ``arr``.
+
+    Every average lies between the smallest and the largest of 0 and the points; the
+    clip keeps rounding from pushing a value past them (and so past the float range).
+    """
+    np.clip(out, min(arr.min(), 0.0), max(arr.max(), 0.0), out=out)
+    return np.ldexp(out, exponent)
 
 
 def sma(x: ArrayLike, window: int) -> NDArray[np.float64]:
@@ -58,7 +66,7 @@ def sma(x: ArrayLike, window: int) -> NDArray[np.float64]:
     ``window - 1`` entries, where fewer than ``window`` points exist, are NaN, as in
     pandas' ``Series.rolling(window).mean()``.
     """
-    arr = _series(x)
+    arr, exponent = _scaled(_series(x))
     w = _window(window, arr.size)
     # Window sums as differences of one cumulative sum: O(n) whatever the window.
     # Centring first keeps the running total small, so the differences stay exact.
@@ -70,7 +78,7 @@ def sma(x: ArrayLike, window: int) -> NDArray[np.float64]:
     np.subtract(totals[w:], totals[:-w], out=out[w:])
     out[w - 1 :] /= w
     out[w - 1 :] += mean
-    return out
+    return _unscaled(out, arr, exponent)
 
 
 def wma(x: ArrayLike, window: int) -> NDArray[np.float64]:
@@ -84,13 +92,13 @@ def wma(x: ArrayLike, window: int) -> NDArray[np.float64]:
 
     The first ``window - 1`` entries are NaN, as for :func:`sma`.
     """
-    arr = _series(x)
+    arr, exponent = _scaled(_series(x))
     w = _window(window, arr.size)
     # convolve flips its kernel, so weights listed newest-first land on the newest point.
     weights = np.arange(w, 0, -1, dtype=np.float64) / (w * (w + 1) / 2)
     out = np.full(arr.size, np.nan)
     out[w - 1 :] = convolve(arr, weights, mode="valid")
-    return out
+    return _unscaled(out, arr, exponent)
 
 
 def ewma(x: ArrayLike, beta: float, bias_correction: bool = False) -> NDArray[np.float64]:
@@ -103,10 +111,9 @@ def ewma(x: ArrayLike, beta: float, bias_correction: bool = False) -> NDArray[np
     0), which is the weighted mean of the points seen so far, as pandas'
     ``Series.ewm(alpha=1-beta, adjust=True).mean()``.
     """
-    arr = _series(x)
-    b = _beta(beta)
-    if not isinstance(bias_correction, (bool, np.bool_)):
-        raise TypeError(f"bias_correction must be a bool, got {type(bias_correction).__name__}")
+    arr, exponent = _scaled(_series(x))
+    b = unit_interval("beta", beta)
+    bias_correction = flag("bias_correction", bias_correction)
     # lfilter runs the recursion v[t] = b*v[t-1] + (1-b)*x[t] in compiled code.
     v: NDArray[np.float64] = lfilter([1.0 - b], [1.0, -b], arr)
     if bias_correction and b > 0:
@@ -115,7 +122,7 @@ def ewma(x: ArrayLike, beta: float, bias_correction: bool = False) -> NDArray[np
         start_up = min(arr.size, math.ceil(-53 * math.log(2) / math.log(b)) + 1)
         steps = np.arange(1, start_up + 1)
         v[:start_up] /= -np.expm1(steps * math.log(b))  # 1 - b**t, accurate for small t
-    return v
+    return _unscaled(v, arr, exponent)
 
 
 def effective_window(beta: float) -> float:
@@ -125,4 +132,4 @@ def effective_window(beta: float) -> float:
     ``1/(1-beta)`` points; the newest ``1/(1-beta)`` weights ``(1-beta) * beta**k``
     add up to ``1 - beta**(1/(1-beta))``, about ``1 - 1/e = 63 %`` for beta near 1.
     """
-    return 1.0 / (1.0 - _beta(beta))
+    return 1.0 / (1.0 - unit_interval("beta", beta))

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from numbers import Integral
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from evalib._checks import finite_real as _scalar
+from evalib._checks import integer, real_array, unit_interval
 
 __all__ = [
     "gd_rate",
@@ -49,24 +49,19 @@ __all__ = [
 
 
 # -- input checks -------------------------------------------------------------------
-def _eigvals(eigvals: ArrayLike) -> NDArray[np.float64]:
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def _eigvals(eigvals: ArrayLike, name: str = "eigvals") -> NDArray[np.float64]:
     """``eigvals`` as a non-empty 1-D float array of finite positive numbers."""
-    if isinstance(eigvals, (str, bytes)):
-        raise TypeError("eigvals must be real numbers, got a string")
-    try:
-        lam = np.atleast_1d(np.asarray(eigvals, dtype=np.float64))
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"eigvals must be real numbers: {err}") from None
+    lam = np.atleast_1d(real_array(name, eigvals))
     if lam.ndim != 1:
-        raise ValueError(f"eigvals must be a number or a 1-D array, got shape {lam.shape}")
+        raise ValueError(f"{name} must be a number or a 1-D array, got shape {lam.shape}")
     if lam.size == 0:
-        raise ValueError("eigvals must hold at least one eigenvalue, got none")
-    if not np.all(np.isfinite(lam)):
-        raise ValueError(f"eigvals must be finite, got {lam.tolist()}")
+        raise ValueError(f"{name} must hold at least one eigenvalue, got none")
     if np.any(lam <= 0):
         raise ValueError(
-            "eigvals must all be > 0 (A positive definite), "
-            f"got the minimum {lam.min()}"
+            f"{name} must all be > 0 (A positive definite), got the minimum {lam.min()}"
         )
     return lam
 
@@ -79,16 +74,23 @@ def _lr(lr: Any) -> float:
 
 
 def _beta(beta: Any) -> float:
-    out = _scalar("beta", beta)
-    if not 0.0 <= out < 1.0:
-        raise ValueError(f"beta must satisfy 0 <= beta < 1, got {out}")
-    return out
+    return unit_interval("beta", beta)
+
+
+def _h(alpha: float, lam: NDArray[np.float64], name: str = "eigvals") -> NDArray[np.float64]:
+    """The products ``h = lr·λ``, or a ValueError (naming lr and ``name``) if one overflows."""
+    with np.errstate(over="ignore"):
+        h = alpha * lam
+    if not np.all(np.isfinite(h)):
+        raise ValueError(
+            f"lr * {name} must stay within the float range (about {_FLOAT_MAX:.3g}), "
+            f"got lr = {alpha:g} and {name} up to {lam.max():g}"
+        )
+    return h
 
 
 def _steps(steps: Any) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 0:
-        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
-    return int(steps)
+    return integer("steps", steps, 0)
 
 
 def _tol(tol: Any) -> float:
@@ -106,7 +108,7 @@ def gd_rate(lr: float, eigvals: ArrayLike) -> float:
     ``x_i^k = (1 − αλ_i)^k x_i^0``; it shrinks iff ``0 < αλ_i < 2`` (chapter 1).
     """
     alpha, lam = _lr(lr), _eigvals(eigvals)
-    return float(np.max(np.abs(1.0 - alpha * lam)))
+    return float(np.max(np.abs(1.0 - _h(alpha, lam))))
 
 
 def optimal_gd(eigvals: ArrayLike) -> tuple[float, float]:
@@ -114,11 +116,20 @@ def optimal_gd(eigvals: ArrayLike) -> tuple[float, float]:
 
     ``α* = 2 / (λ_1 + λ_n)`` balances the slowest and the fastest direction,
     ``1 − α*λ_1 = −(1 − α*λ_n)``, giving the rate ``(κ − 1) / (κ + 1)`` (chapter 1).
+    Any positive float eigenvalues work (the rate is computed without forming ``κ``)
+    as long as ``α*`` is a float: ``λ_1 + λ_n`` must exceed ``2 / 1.8e308 ≈ 1.1e-308``,
+    else a ValueError says so.
     """
     lam = _eigvals(eigvals)
     lo, hi = float(lam.min()), float(lam.max())
-    kappa = hi / lo
-    return 2.0 / (lo + hi), (kappa - 1.0) / (kappa + 1.0)
+    mid = 0.5 * lo + 0.5 * hi  # (λ1 + λn) / 2 without overflow
+    if mid < 1.0 / _FLOAT_MAX:
+        raise ValueError(
+            f"eigvals too small: the optimal lr 2/(λ1 + λn) = 1/{mid:g} is beyond the float "
+            f"range; λ1 + λn must exceed {2.0 / _FLOAT_MAX:.3g}"
+        )
+    q = lo / hi  # 1/κ, in (0, 1]
+    return 1.0 / mid, (1.0 - q) / (1.0 + q)
 
 
 def gd_error(lr: float, eigvals: ArrayLike, x0: ArrayLike, steps: int) -> NDArray[np.float64]:
@@ -128,11 +139,16 @@ def gd_error(lr: float, eigvals: ArrayLike, x0: ArrayLike, steps: int) -> NDArra
     eigen-coordinates after ``k`` steps of gradient descent (chapter 1).
     """
     alpha, lam = _lr(lr), _eigvals(eigvals)
-    x0 = np.asarray(x0, dtype=np.float64)
+    x0 = real_array("x0", x0)
     if x0.shape != lam.shape:
         raise ValueError(f"x0 must have one entry per eigenvalue, shape {lam.shape}, got {x0.shape}")
+    factor = 1.0 - _h(alpha, lam)
     k = np.arange(_steps(steps) + 1)[:, None]
-    return (1.0 - alpha * lam) ** k * x0
+    with np.errstate(over="ignore", invalid="ignore"):
+        errors = factor**k * x0
+    # A diverging direction overflows to ±inf; a direction that starts at 0 stays there.
+    errors[:, x0 == 0] = 0.0
+    return errors
 
 
 # -- momentum -------------------------------------------------------------------------
@@ -144,11 +160,11 @@ def momentum_matrix(lr: float, beta: float, eigval: float) -> NDArray[np.float64
     (chapter 2). Its eigenvalues are :func:`momentum_roots`.
     """
     alpha, b = _lr(lr), _beta(beta)
-    lam = _eigvals(eigval)
+    lam = _eigvals(eigval, "eigval")
     if lam.size != 1:
         raise ValueError(f"eigval must be a single eigenvalue, got {lam.size}")
-    lam1 = float(lam[0])
-    return np.array([[b, lam1], [-alpha * b, 1.0 - alpha * lam1]])
+    h = float(_h(alpha, lam, "eigval")[0])
+    return np.array([[b, float(lam[0])], [-alpha * b, 1.0 - h]])
 
 
 def momentum_roots(h: ArrayLike, beta: ArrayLike) -> NDArray[np.complex128]:
@@ -158,20 +174,32 @@ def momentum_roots(h: ArrayLike, beta: ArrayLike) -> NDArray[np.complex128]:
     ``μ = ((1 + β − h) ± √((1 + β − h)² − 4β)) / 2``. They are complex, with
     ``|μ| = √β``, when ``(1 − √h)² < β < (1 + √h)²``, real otherwise (chapter 2).
     Returns a complex array of shape ``broadcast(h, β).shape + (2,)``, larger modulus
-    first. Accepts any real ``h`` and ``β`` so the whole ``(h, β)`` plane can be drawn.
+    first. Accepts any finite real ``h`` and ``β`` so the whole ``(h, β)`` plane can be
+    drawn; a ValueError says when a root's modulus is beyond the float range.
     """
-    h_arr = np.asarray(h, dtype=np.float64)
-    b_arr = np.asarray(beta, dtype=np.float64)
-    if not (np.all(np.isfinite(h_arr)) and np.all(np.isfinite(b_arr))):
-        raise ValueError("h and beta must be finite")
+    h_arr = real_array("h", h)
+    b_arr = real_array("beta", beta)
     h_arr, b_arr = np.broadcast_arrays(h_arr, b_arr)
-    trace = 1.0 + b_arr - h_arr
-    sq = np.sqrt((trace**2 - 4.0 * b_arr).astype(np.complex128))
+    # Work with μ / 2**e, where 2**e bounds |h| and |β|: the equation becomes
+    # ν² − ((1 + β − h)/2**e) ν + β/4**e = 0, whose coefficients cannot overflow. For
+    # |h|, |β| < 2 (the usual case) e = 0 and nothing changes; a power of two scales
+    # without rounding, so elsewhere the digits are those of the unscaled formula.
+    e = np.frexp(np.maximum.reduce([np.ones_like(h_arr), np.abs(h_arr), np.abs(b_arr)]))[1] - 1
+    trace = np.ldexp(1.0, -e) + np.ldexp(b_arr, -e) - np.ldexp(h_arr, -e)
+    sq = np.sqrt((trace**2 - 4.0 * np.ldexp(b_arr, -2 * e)).astype(np.complex128))
     # Of trace ± sq, the root with the sign of the trace has the larger modulus; the
     # other is β / (that root), which avoids cancellation.
     sign = np.where(trace >= 0, 1.0, -1.0)
-    big = 0.5 * (trace + sign * sq)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    scaled = 0.5 * (trace + sign * sq)
+    big = np.empty_like(scaled)
+    with np.errstate(over="ignore"):
+        big.real, big.imag = np.ldexp(scaled.real, e), np.ldexp(scaled.imag, e)
+    if not np.all(np.isfinite(big)):
+        raise ValueError(
+            "h and beta are so large that a root's modulus is beyond the float range "
+            f"(about {_FLOAT_MAX:.3g})"
+        )
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
         small = np.where(big != 0, b_arr / np.where(big != 0, big, 1.0), 0.0)
     return np.stack((big, small), axis=-1)
 
@@ -183,7 +211,7 @@ def momentum_rate(lr: float, beta: float, eigvals: ArrayLike) -> float:
     ``0 < αλ_i < 2 + 2β`` (chapter 2).
     """
     alpha, b, lam = _lr(lr), _beta(beta), _eigvals(eigvals)
-    return float(np.max(np.abs(momentum_roots(alpha * lam, b))))
+    return float(np.max(np.abs(momentum_roots(_h(alpha, lam), b))))
 
 
 def critical_beta(lr: float, eigval: float) -> float:
@@ -194,10 +222,10 @@ def critical_beta(lr: float, eigval: float) -> float:
     the direction its fastest rate, ``|μ| = √β = |1 − √(αλ)|``.
     """
     alpha = _lr(lr)
-    lam = _eigvals(eigval)
+    lam = _eigvals(eigval, "eigval")
     if lam.size != 1:
         raise ValueError(f"eigval must be a single eigenvalue, got {lam.size}")
-    return (1.0 - math.sqrt(alpha * float(lam[0]))) ** 2
+    return (1.0 - math.sqrt(float(_h(alpha, lam, "eigval")[0]))) ** 2
 
 
 def optimal_momentum(eigvals: ArrayLike) -> tuple[float, float, float]:
@@ -205,14 +233,21 @@ def optimal_momentum(eigvals: ArrayLike) -> tuple[float, float, float]:
 
     ``α* = (2 / (√λ_1 + √λ_n))²``, ``β* = ((√κ − 1) / (√κ + 1))²``, rate
     ``√β* = (√κ − 1) / (√κ + 1)``: the square root of ``κ`` replaces the ``κ`` of
-    :func:`optimal_gd` (Polyak 1964; chapter 2).
+    :func:`optimal_gd` (Polyak 1964; chapter 2). The rate is computed as
+    ``(√λ_n − √λ_1) / (√λ_n + √λ_1)``, so any positive float eigenvalues work as long
+    as ``α*`` is a float (``√λ_1 + √λ_n`` above about ``1.5e-154``), else a ValueError
+    says so. For ``κ`` beyond about ``1e32`` the rate and ``β*`` round to 1.
     """
     lam = _eigvals(eigvals)
-    lo, hi = float(lam.min()), float(lam.max())
-    root_kappa = math.sqrt(hi / lo)
-    rate = (root_kappa - 1.0) / (root_kappa + 1.0)
-    lr = (2.0 / (math.sqrt(lo) + math.sqrt(hi))) ** 2
-    return lr, rate**2, rate
+    lo, hi = math.sqrt(float(lam.min())), math.sqrt(float(lam.max()))
+    inverse_root = 2.0 / (lo + hi)
+    if inverse_root > math.sqrt(_FLOAT_MAX):
+        raise ValueError(
+            f"eigvals too small: the optimal lr (2/(√λ1 + √λn))² is beyond the float range; "
+            f"√λ1 + √λn must exceed {2.0 / math.sqrt(_FLOAT_MAX):.3g}, got {lo + hi:g}"
+        )
+    rate = (hi - lo) / (hi + lo)
+    return inverse_root**2, rate**2, rate
 
 
 # -- running the algorithms -----------------------------------------------------------
@@ -230,9 +265,9 @@ def run_momentum(
     divergent settings can be shown (chapter 2).
     """
     alpha, b, n = _lr(lr), _beta(beta), _steps(steps)
-    w = np.array(w0, dtype=np.float64)
-    if w.size == 0 or not np.all(np.isfinite(w)):
-        raise ValueError("w0 must be a non-empty array of finite numbers")
+    w = real_array("w0", w0)
+    if w.size == 0:
+        raise ValueError("w0 must be a non-empty array of finite numbers, got an empty one")
     path = np.empty((n + 1,) + w.shape)
     path[0] = w
     z = np.zeros_like(w)
@@ -262,13 +297,13 @@ def empirical_rate(errors: ArrayLike, start: int | None = None, stop: int | None
     instead, and the result is a growth factor ``≥ 1``. The defaults use the second
     half of the run, where the slowest mode dominates.
     """
-    e = np.asarray(errors, dtype=np.float64)
+    e = real_array("errors", errors, finite=False)
     if e.ndim != 1 or e.size < 2:
         raise ValueError(f"errors must be a 1-D array of at least 2 values, got shape {e.shape}")
     if not np.all(np.isfinite(e)) or np.any(e < 0):
         raise ValueError("errors must be finite and >= 0 (a diverged run has no rate to measure)")
-    stop = e.size - 1 if stop is None else int(stop)
-    start = stop // 2 if start is None else int(start)
+    stop = e.size - 1 if stop is None else integer("stop", stop)
+    start = stop // 2 if start is None else integer("start", start)
     if not 0 <= start < stop <= e.size - 1:
         raise ValueError(f"need 0 <= start < stop <= {e.size - 1}, got start={start}, stop={stop}")
     window = e[start : stop + 1]
@@ -303,7 +338,7 @@ def iterations_needed(rate: float, tol: float) -> float:
 
 def iterations_to_tolerance(errors: ArrayLike, tol: float) -> int | None:
     """The first ``k`` with ``errors[k] <= tol · errors[0]``, or ``None`` if never reached."""
-    e = np.asarray(errors, dtype=np.float64)
+    e = real_array("errors", errors, finite=False)
     if e.ndim != 1 or e.size == 0:
         raise ValueError(f"errors must be a non-empty 1-D array, got shape {e.shape}")
     hits = np.flatnonzero(e <= _tol(tol) * e[0])

@@ -145,3 +145,55 @@ def test_bad_series_raises_value_error_naming_x(x, message):
 def test_non_numeric_series_raises_type_error():
     with pytest.raises(TypeError, match="x must be"):
         ewma(["a", "b"], 0.5)
+
+
+def _exact_window_means(x, window):
+    """The reference: each window's mean in exact rational arithmetic, then rounded."""
+    from fractions import Fraction
+
+    exact = [Fraction(v) for v in x]
+    out = [np.nan] * (window - 1)
+    out += [float(sum(exact[t - window + 1 : t + 1]) / window) for t in range(window - 1, len(x))]
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        [1e308] * 4,
+        [1.7e308, -1.7e308, 1.5e308, 1e308, 3.0, -1.79e308],
+        [5e-324, 1e-320, 2e-310, 0.0],
+    ],
+)
+def test_moving_averages_of_representable_series_are_finite_and_accurate(x):
+    """Near the float limit too: accurate to rounding errors of the series' scale."""
+    scale = np.max(np.abs(x))
+    for window in range(1, len(x) + 1):
+        out = sma(x, window)
+        np.testing.assert_allclose(
+            out, _exact_window_means(x, window), rtol=1e-12, atol=1e-12 * scale, equal_nan=True
+        )
+        assert np.isfinite(out[window - 1 :]).all()
+        assert np.isfinite(wma(x, window)[window - 1 :]).all()
+    assert np.isfinite(ewma(x, 0.5)).all() and np.isfinite(ewma(x, 0.9, bias_correction=True)).all()
+
+
+def test_complex_series_raises_type_error_naming_x():
+    for call in (lambda: sma([1 + 1j, 2.0], 1), lambda: wma(np.array([1j, 1j]), 1), lambda: ewma([1j], 0.5)):
+        with pytest.raises(TypeError, match="x must be .*complex"):
+            call()
+
+
+def test_tensors_that_require_grad_are_read_as_their_values():
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([1.0, 2.0, 4.0, 8.0], requires_grad=True)
+    np.testing.assert_array_equal(sma(t, 2), sma([1.0, 2.0, 4.0, 8.0], 2))
+    np.testing.assert_array_equal(ewma(t, 0.5), ewma([1.0, 2.0, 4.0, 8.0], 0.5))
+
+
+def test_numpy_integers_and_bools_are_accepted_where_ints_and_bools_are():
+    x = [1.0, 2.0, 3.0]
+    np.testing.assert_array_equal(wma(x, np.int64(2)), wma(x, 2))
+    np.testing.assert_array_equal(ewma(x, 0.5, np.bool_(True)), ewma(x, 0.5, True))
+    with pytest.raises(TypeError, match="window"):
+        sma(x, np.bool_(True))

@@ -299,3 +299,60 @@ def test_quadratic_landscape_and_theory_agree_on_the_ravine() -> None:
 def test_bad_input_raises_a_clear_error(call, error) -> None:
     with pytest.raises(error):
         call()
+
+
+def test_optimal_settings_are_finite_for_extreme_but_representable_spectra() -> None:
+    lr, rate = T.optimal_gd([1e-320, 1.0])
+    assert lr == pytest.approx(2.0) and rate == 1.0  # κ beyond the float range: rate rounds to 1
+    lr, rate = T.optimal_gd([1e308, 1.5e308])  # λ1 + λn overflows, 2 / (λ1 + λn) does not
+    assert lr == pytest.approx(2 / 2.5e308) and rate == pytest.approx(0.2)
+    lr, beta, rate = T.optimal_momentum([1e-300, 1e300])
+    assert lr == pytest.approx(4e-300) and rate == pytest.approx(1.0) and beta == pytest.approx(1.0)
+    lr, beta, rate = T.optimal_momentum([1e300, 1.7e308])
+    assert math.isfinite(lr) and 0 < rate < 1 and beta == pytest.approx(rate**2)
+
+
+@pytest.mark.parametrize("call", [lambda: T.optimal_gd([1e-320]), lambda: T.optimal_momentum([1e-320, 2e-320])])
+def test_optimal_step_beyond_the_float_range_is_refused_with_the_supported_range(call) -> None:
+    with pytest.raises(ValueError, match=r"eigvals.*float range"):
+        call()
+
+
+def test_momentum_rate_of_a_huge_eigenvalue_is_finite() -> None:
+    # αλ = 1e307: the roots of μ² − (1.5 − 1e307) μ + 0.5 are ≈ −1e307 and ≈ −5e-308.
+    assert T.momentum_rate(0.1, 0.5, [1e308]) == pytest.approx(1e307)
+    assert T.gd_rate(0.1, [1e308]) == pytest.approx(1e307)
+    roots = T.momentum_roots(1e200, 0.5)  # (1 + β − h)² is beyond the float range
+    np.testing.assert_allclose(roots, [-1e200, -0.5e-200], rtol=1e-12)
+    with pytest.raises(ValueError, match="float range"):  # the root ≈ 1 + β − h ≈ 2e308
+        T.momentum_roots(-1e308, 1e308)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: T.momentum_rate(1e308, 0.5, [10.0]),
+        lambda: T.gd_rate(1e308, [10.0]),
+        lambda: T.momentum_matrix(1e308, 0.5, 10.0),
+    ],
+)
+def test_steps_beyond_the_float_range_are_refused_naming_the_callers_arguments(call) -> None:
+    with pytest.raises(ValueError, match=r"lr.*eigval") as info:
+        call()
+    assert " h " not in f" {info.value} " and "h and beta" not in str(info.value)
+
+
+def test_complex_or_boolean_eigenvalues_raise_type_errors() -> None:
+    with pytest.raises(TypeError, match="eigvals.*complex"):
+        T.gd_rate(0.1, np.array([1.0 + 1.0j, 2.0]))
+    with pytest.raises(TypeError, match="eigvals"):
+        T.optimal_gd([True, True])
+    with pytest.raises(TypeError, match="steps"):
+        T.gd_error(0.1, [1.0], [1.0], 2.5)
+
+
+def test_tensors_that_require_grad_are_read_as_their_values() -> None:
+    lam = torch.tensor([1.0, 10.0], requires_grad=True)
+    assert T.gd_rate(0.1, lam) == T.gd_rate(0.1, [1.0, 10.0])
+    assert T.optimal_momentum(lam) == T.optimal_momentum([1.0, 10.0])
+    assert T.momentum_rate(torch.tensor(0.1, dtype=torch.float64), np.float32(0.5), lam) == T.momentum_rate(0.1, 0.5, [1.0, 10.0])
