@@ -20,22 +20,13 @@ Two changes to the usual model:
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from evalib._checks import integer
+
 __all__ = ["BasicBlock", "ResNet18"]
-
-
-def _positive_int(name: str, value: int) -> int:
-    """``value`` checked to be a whole number ≥ 1, or an error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return int(value)
 
 
 class BasicBlock(nn.Module):
@@ -44,10 +35,18 @@ class BasicBlock(nn.Module):
     ``out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``, where the
     shortcut is the identity, or a strided 1×1 convolution with batch norm when the
     block changes the resolution or the number of channels (He et al. 2016, option B).
+
+    :param in_channels: channels of the input (an int >= 1).
+    :param channels: channels of both convolutions and of the output (an int >= 1).
+    :param stride: stride of the first convolution and of the shortcut (an int >= 1;
+        2 halves the resolution).
     """
 
     def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
         super().__init__()
+        in_channels = integer("in_channels", in_channels, 1)
+        channels = integer("channels", channels, 1)
+        stride = integer("stride", stride, 1)
         self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(channels)
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, padding=1, bias=False)
@@ -84,8 +83,8 @@ class ResNet18(nn.Module):
 
     def __init__(self, num_classes: int = 10, width: int = 64) -> None:
         super().__init__()
-        self.num_classes = _positive_int("num_classes", num_classes)
-        self.width = _positive_int("width", width)
+        self.num_classes = integer("num_classes", num_classes, 1)
+        self.width = integer("width", width, 1)
         w = self.width
         self.conv1 = nn.Conv2d(3, w, 3, 1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(w)
@@ -117,8 +116,23 @@ class ResNet18(nn.Module):
         return self.layer4(out)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Class scores ``(N, num_classes)`` for a batch ``x`` of shape ``(N, 3, H, W)``.
+
+        ``x`` must have the weights' dtype (e.g. float32; under ``torch.autocast`` the
+        autocast rules apply instead); a TypeError names both dtypes otherwise.
+        """
+        if not torch.is_tensor(x):
+            raise TypeError(f"x must be a torch tensor of images, got {type(x).__name__}")
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"x must be a batch of RGB images (N, 3, H, W), got shape {tuple(x.shape)}")
+        weights = self.conv1.weight.dtype
+        if x.dtype != weights and not torch.is_autocast_enabled(x.device.type):
+            fix = (
+                f"convert the input (x.to({weights})) or the model (model.to({x.dtype}))"
+                if x.is_floating_point()
+                else "images must be floating-point (e.g. x.float() / 255, then normalised)"
+            )
+            raise TypeError(f"x has dtype {x.dtype} but the model's weights are {weights}: {fix}")
         out = self.features(x)
         self.gradients = None
         if torch.is_grad_enabled() and out.requires_grad:

@@ -19,17 +19,15 @@ grows with ``β`` at a fixed learning rate.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from numbers import Integral
 from typing import Any
 
-import numpy as np
 import torch
-from numpy.typing import NDArray
-from scipy.linalg import solve_discrete_lyapunov
 from torch import Tensor, nn
 
 from evalib._checks import finite_real as _real
+from evalib._checks import integer, unit_interval
 
 __all__ = [
     "per_example_gradients",
@@ -42,25 +40,22 @@ __all__ = [
 ]
 
 
-def _beta(beta: Any) -> float:
-    beta = _real("beta", beta)
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"beta must satisfy 0 <= beta < 1, got {beta}")
-    return beta
-
-
-def _count(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return int(value)
+# The most values sample_minibatch_gradients builds (or permutes) at once: 2**27 float64
+# numbers are 1 GiB, and take seconds to draw.
+_MAX_SAMPLED = 2**27
 
 
 def _matrix(name: str, grads: Any) -> Tensor:
-    if not torch.is_tensor(grads) or grads.ndim != 2 or not grads.is_floating_point():
-        raise ValueError(f"{name} must be a 2-D floating-point tensor (rows are gradients)")
+    """``grads`` checked to be a 2-D real floating-point tensor with at least one row."""
+    if not torch.is_tensor(grads):
+        raise TypeError(f"{name} must be a torch tensor (rows are gradients), got {type(grads).__name__}")
+    if grads.is_complex() or not grads.is_floating_point():
+        kind = "complex" if grads.is_complex() else "not floating-point"
+        raise TypeError(f"{name} must be a real floating-point tensor, got dtype {grads.dtype} ({kind})")
+    if grads.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows are gradients), got shape {tuple(grads.shape)}")
+    if grads.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one row (gradient), got none")
     return grads
 
 
@@ -72,12 +67,28 @@ def per_example_gradients(
     Row ``i`` is ``∇_θ loss_fn(model(x[i:i+1]), y[i:i+1])`` flattened over all ``P``
     trainable parameters (in ``model.parameters()`` order). Their mean is the
     full-batch gradient of the mean loss. Computed in one pass with ``torch.func``
-    (``vmap`` over ``grad``); the model's weights are not changed.
+    (``vmap`` over ``grad``); the model's weights, buffers and tensor attributes (such
+    as :class:`evalib.models.ResNet18`'s ``activations`` and ``gradients``) are left as
+    they were. Batch norm in train mode (which updates running statistics) is refused
+    with a ValueError: call ``model.eval()`` first.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not (torch.is_tensor(x) and torch.is_tensor(y)) or len(x) != len(y) or len(x) == 0:
         raise ValueError("x and y must be tensors with the same, non-zero number of rows")
+    updating = [
+        name
+        for name, m in model.named_modules()
+        if isinstance(m, nn.modules.batchnorm._NormBase) and m.training and m.track_running_stats
+    ]
+    if updating:
+        raise ValueError(
+            f"per_example_gradients needs model.eval() here: {updating[0] or 'the model'} "
+            f"({type(model.get_submodule(updating[0])).__name__}) is in train mode, where it "
+            "normalises by batch statistics and updates its running statistics in place, "
+            "which has no per-example meaning. Supported: eval mode, or models without "
+            "batch-norm statistics updates"
+        )
     names = [n for n, p in model.named_parameters() if p.requires_grad]
     params = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
     buffers = {n: b.detach() for n, b in model.named_buffers()}
@@ -86,7 +97,20 @@ def per_example_gradients(
         out = torch.func.functional_call(model, (p, buffers), (xi.unsqueeze(0),))
         return loss_fn(out, yi.unsqueeze(0))
 
-    grads = torch.func.vmap(torch.func.grad(loss_one), in_dims=(None, 0, 0))(params, x, y)
+    # A forward pass may store tensors on the model (ResNet18's activations and the
+    # gradients its hook saves); under vmap those are transform-internal tensors that
+    # are dead afterwards, so every tensor attribute is put back as it was.
+    saved = [(m, dict(vars(m))) for m in model.modules()]
+    try:
+        grads = torch.func.vmap(torch.func.grad(loss_one), in_dims=(None, 0, 0))(params, x, y)
+    finally:
+        for m, before in saved:
+            for key, value in list(vars(m).items()):
+                if torch.is_tensor(value) and before.get(key) is not value:
+                    if key in before:
+                        setattr(m, key, before[key])
+                    else:
+                        delattr(m, key)
     return torch.cat([grads[n].reshape(len(x), -1) for n in names], dim=1)
 
 
@@ -97,12 +121,21 @@ def sample_minibatch_gradients(
 
     Each row is the mean of ``batch_size`` rows of ``per_example`` drawn without
     replacement (different rows of the output are drawn independently), i.e. the
-    gradient a training step with that batch would see.
+    gradient a training step with that batch would see. ``n_batches`` times
+    ``max(P, N)`` may be at most ``2**27`` (1 GiB of float64): a larger request raises
+    a ValueError instead of running for minutes.
     """
     grads = _matrix("per_example", per_example)
     n = grads.shape[0]
-    b = _count("batch_size", batch_size, 1, n)
-    t = _count("n_batches", n_batches, 1)
+    b = integer("batch_size", batch_size, 1, n)
+    t = integer("n_batches", n_batches, 1)
+    width = max(grads.shape[1], n)  # values per batch: the result's row and its permutation
+    if t * width > _MAX_SAMPLED:
+        raise ValueError(
+            f"n_batches={t} batches of {width} values each are {t * width:,} values; "
+            f"at most {_MAX_SAMPLED:,} at once (n_batches <= {_MAX_SAMPLED // width:,} here): "
+            "draw fewer batches, or several smaller draws"
+        )
     out = torch.empty(t, grads.shape[1], dtype=grads.dtype)
     gather = 4 * b < n  # small batches: average the B chosen rows; large: a matrix product
     chunk = max(1, 2**22 // (b * grads.shape[1] if gather else n))  # bounds memory per chunk
@@ -127,7 +160,7 @@ def minibatch_variance(per_example: Tensor, batch_size: int) -> float:
     """
     grads = _matrix("per_example", per_example)
     n = grads.shape[0]
-    b = _count("batch_size", batch_size, 1, n)
+    b = integer("batch_size", batch_size, 1, n)
     if n == 1:
         return 0.0
     spread = (grads - grads.mean(dim=0)).pow(2).sum(dim=1).mean().item()
@@ -141,7 +174,7 @@ def ewma_rows(grads: Tensor, beta: float) -> Tensor:
     after seeing rows ``0..t`` of ``grads``. ``(1−β) ×`` PyTorch's momentum buffer.
     """
     grads = _matrix("grads", grads)
-    beta = _beta(beta)
+    beta = unit_interval("beta", beta)
     out = torch.empty_like(grads)
     v = torch.zeros_like(grads[0])
     for t in range(grads.shape[0]):
@@ -157,7 +190,7 @@ def ewma_variance_factor(beta: float) -> float:
     variance ``(1−β)² Σ_k β^{2k} σ² → (1−β)²/(1−β²) σ² = (1−β)/(1+β) σ²``; about
     ``(1−β)/2`` for ``β`` near 1, the noise of a plain average over ``2/(1−β)`` steps.
     """
-    beta = _beta(beta)
+    beta = unit_interval("beta", beta)
     return (1.0 - beta) / (1.0 + beta)
 
 
@@ -165,19 +198,23 @@ def gradient_noise(grads: Tensor, full: Tensor) -> dict[str, float]:
     """How far gradient estimates (rows of ``grads``) are from the full gradient ``full``.
 
     Returns ``variance``: ``mean_t ||g_t − full||²``; ``relative``: that divided by
-    ``||full||²`` (above 1, the noise outweighs the signal); ``cosine``: the mean
-    cosine similarity between ``g_t`` and ``full`` (1 = same direction).
+    ``||full||²`` (above 1, the noise outweighs the signal; ``inf`` for noise around a
+    zero ``full``); ``cosine``: the mean cosine similarity between ``g_t`` and
+    ``full`` (1 = same direction; 0 where a vector is zero).
     """
     grads = _matrix("grads", grads)
-    if not torch.is_tensor(full) or full.shape != grads.shape[1:]:
-        raise ValueError(f"full must be a tensor of shape {tuple(grads.shape[1:])}")
+    if not torch.is_tensor(full):
+        raise TypeError(f"full must be a torch tensor, got {type(full).__name__}")
+    if full.shape != grads.shape[1:]:
+        raise ValueError(f"full must have shape {tuple(grads.shape[1:])}, got {tuple(full.shape)}")
     variance = (grads - full).pow(2).sum(dim=1).mean().item()
     cosine = nn.functional.cosine_similarity(grads, full.unsqueeze(0), dim=1).mean().item()
-    return {
-        "variance": variance,
-        "relative": variance / full.pow(2).sum().item(),
-        "cosine": cosine,
-    }
+    signal = full.pow(2).sum().item()
+    if signal > 0:
+        relative = variance / signal
+    else:
+        relative = math.inf if variance > 0 else 0.0
+    return {"variance": variance, "relative": relative, "cosine": cosine}
 
 
 def heavy_ball_noise_floor(lr: float, beta: float, eigval: float, noise_var: float) -> float:
@@ -187,11 +224,13 @@ def heavy_ball_noise_floor(lr: float, beta: float, eigval: float, noise_var: flo
     ``z ← β z + λ w + ε``, ``w ← w − α z`` is the linear system
     ``s ← R s + c ε`` for ``s = (z, w)``, ``R = [[β, λ], [−αβ, 1−αλ]]``,
     ``c = (1, −α)``. When it is stable (``0 < αλ < 2+2β``), its stationary covariance
-    ``P`` solves the Lyapunov equation ``P = R P Rᵀ + σ² c cᵀ``; this returns
-    ``P_ww``. The expected loss in that steady state is ``½ λ P_ww``. For ``β = 0`` it
-    is ``α σ² / (λ (2 − αλ))``.
+    ``P`` solves the Lyapunov equation ``P = R P Rᵀ + σ² c cᵀ``; this returns its
+    solution's ``P_ww = α σ² (1+β) / (λ (1−β) (2+2β−αλ))``. The expected loss in that
+    steady state is ``½ λ P_ww``. For ``β = 0`` it is ``α σ² / (λ (2 − αλ))``.
+    Computed without intermediate overflow; a ValueError says when the variance
+    itself is beyond the float range.
     """
-    alpha, beta = _real("lr", lr), _beta(beta)
+    alpha, beta = _real("lr", lr), unit_interval("beta", beta)
     lam, sigma2 = _real("eigval", eigval), _real("noise_var", noise_var)
     if alpha <= 0 or lam <= 0 or sigma2 < 0:
         raise ValueError(
@@ -203,7 +242,16 @@ def heavy_ball_noise_floor(lr: float, beta: float, eigval: float, noise_var: flo
             f"the heavy ball diverges for lr*eigval >= 2+2*beta; got {alpha * lam:g} "
             f"with beta={beta}"
         )
-    R = np.array([[beta, lam], [-alpha * beta, 1.0 - alpha * lam]])
-    c = np.array([[1.0], [-alpha]])
-    P: NDArray[np.float64] = solve_discrete_lyapunov(R, sigma2 * (c @ c.T))
-    return float(P[1, 1])
+    margin = 2.0 + 2.0 * beta - alpha * lam
+    # Multiply mantissas and add exponents, so no partial product over- or underflows.
+    mantissa, exponent = 1.0, 0
+    for factor, power in ((alpha, 1), (sigma2, 1), (1.0 + beta, 1), (lam, -1), (1.0 - beta, -1), (margin, -1)):
+        m, e = math.frexp(factor)
+        mantissa, exponent = (mantissa * m, exponent + e) if power > 0 else (mantissa / m, exponent - e)
+    try:
+        return math.ldexp(mantissa, exponent)
+    except OverflowError:
+        raise ValueError(
+            f"the stationary variance for lr={alpha:g}, beta={beta}, eigval={lam:g}, "
+            f"noise_var={sigma2:g} is beyond the float range (about 1.8e308)"
+        ) from None

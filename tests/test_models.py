@@ -158,3 +158,36 @@ def test_bad_constructor_arguments_raise(kwargs, error):
 def test_input_that_is_not_an_rgb_batch_raises(small, shape):
     with pytest.raises(ValueError, match="N, 3, H, W"):
         small(torch.randn(*shape))
+
+
+def test_input_of_another_dtype_than_the_weights_raises_naming_both(small):
+    with pytest.raises(TypeError, match=r"x has dtype torch\.float64.*weights.*torch\.float32"):
+        small(torch.randn(1, 3, 8, 8, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"x has dtype torch\.uint8"):
+        small(torch.zeros(1, 3, 8, 8, dtype=torch.uint8))
+    with pytest.raises(TypeError, match="x must be a torch tensor"):
+        small([[0.0]])
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "name"),
+    [
+        ((0, 4), ValueError, "in_channels"),
+        ((4, 0), ValueError, "channels"),
+        ((4, 4, 0), ValueError, "stride"),
+        ((4, 4, 1.0), TypeError, "stride"),
+        ((True, 4), TypeError, "in_channels"),
+    ],
+)
+def test_basic_block_refuses_empty_layers_and_zero_strides(args, error, name):
+    with pytest.raises(error, match=name):
+        BasicBlock(*args)
+
+
+def test_numpy_integers_are_accepted_as_sizes():
+    import numpy as np
+
+    model = ResNet18(num_classes=np.int64(3), width=np.int32(2))
+    assert model.num_classes == 3 and model.width == 2 and type(model.width) is int
+    block = BasicBlock(np.int64(2), np.int64(4), np.int64(2))
+    assert block(torch.randn(1, 2, 8, 8)).shape == (1, 4, 4, 4)

@@ -143,3 +143,94 @@ def test_sampling_rejects_a_batch_larger_than_the_dataset(setup):
         sample_minibatch_gradients(G, 401, 5)
     with pytest.raises(ValueError, match="per_example"):
         minibatch_variance(G[0], 4)
+
+
+def test_sampling_refuses_a_result_too_large_to_hold_at_once(setup):
+    *_, G = setup
+    with pytest.raises(ValueError, match=r"n_batches=1000000000.*at most"):
+        sample_minibatch_gradients(G, 2, 10**9)
+
+
+@pytest.mark.parametrize(
+    "grads, error, match",
+    [
+        (torch.ones(3, 2, dtype=torch.complex128), TypeError, "grads must be .*complex"),
+        (torch.ones(3, 2, dtype=torch.int64), TypeError, "grads must be .*floating"),
+        (np.ones((3, 2)), TypeError, "grads must be a torch tensor"),
+        (torch.ones(0, 2), ValueError, "grads must hold at least one row"),
+        (torch.ones(2), ValueError, "grads must be 2-D"),
+    ],
+)
+def test_gradient_matrices_of_the_wrong_kind_raise_naming_the_argument(grads, error, match):
+    with pytest.raises(error, match=match):
+        ewma_rows(grads, 0.5)
+
+
+def test_gradient_noise_around_a_zero_gradient_has_infinite_relative_noise():
+    full = torch.zeros(2, dtype=torch.float64)
+    stats = gradient_noise(torch.tensor([[3.0, 4.0]], dtype=torch.float64), full)
+    assert stats["variance"] == 25.0 and stats["relative"] == float("inf")
+    assert gradient_noise(full[None], full)["relative"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (1e-308, 0.9, 1.0, 1e308),  # ασ² = 1 although σ² alone is near the float limit
+        (1e-300, 0.5, 1e300, 1e308),
+        (1e300, 0.5, 1e-300, 1e-300),
+    ],
+)
+def test_heavy_ball_noise_floor_is_exact_for_extreme_but_representable_inputs(args):
+    lr, beta, lam, s2 = args
+    # ασ²(1+β) / (λ(1−β)(2+2β−αλ)), the Lyapunov solution in closed form, in exact arithmetic.
+    from fractions import Fraction as Q
+
+    a, b, l, s = map(Q, args)
+    expected = float(a * s * (1 + b) / (l * (1 - b) * (2 + 2 * b - a * l)))
+    assert heavy_ball_noise_floor(lr, beta, lam, s2) == pytest.approx(expected, rel=1e-12)
+
+
+def test_heavy_ball_noise_floor_beyond_the_float_range_is_refused():
+    with pytest.raises(ValueError, match="float range"):
+        heavy_ball_noise_floor(1.0, 0.9, 1e-300, 1e300)
+
+
+def test_scalar_arguments_accept_numpy_and_tensor_numbers_and_refuse_complex():
+    expected = heavy_ball_noise_floor(0.1, 0.5, 2.0, 1.0)
+    assert heavy_ball_noise_floor(np.float32(0.1), torch.tensor(0.5), np.int64(2), 1) == pytest.approx(expected)
+    with pytest.raises(TypeError, match="noise_var"):
+        heavy_ball_noise_floor(0.1, 0.5, 2.0, 1.0 + 0j)
+    with pytest.raises(TypeError, match="beta"):
+        ewma_variance_factor(np.bool_(False))
+
+
+@pytest.fixture
+def resnet():
+    from evalib.models import ResNet18
+
+    torch.manual_seed(0)
+    return ResNet18(num_classes=3, width=2), torch.randn(3, 3, 8, 8), torch.tensor([0, 1, 2])
+
+
+def test_per_example_gradients_leave_the_models_hook_attributes_as_they_were(resnet):
+    model, x, y = resnet
+    model.eval()
+    model(x[:1]).sum().backward()
+    before = model.activations, model.gradients
+    G = per_example_gradients(model, nn.CrossEntropyLoss(), x, y)
+    assert model.activations is before[0] and model.gradients is before[1]
+    assert torch.isfinite(model.activations).all()  # a live tensor, not a functorch leftover
+    # Rows are single-example gradients, as for any other model.
+    model.zero_grad()
+    nn.CrossEntropyLoss()(model(x[1:2]), y[1:2]).backward()
+    grad = torch.cat([p.grad.flatten() for p in model.parameters()])
+    torch.testing.assert_close(G[1], grad, rtol=1e-4, atol=1e-6)
+
+
+def test_per_example_gradients_refuse_batch_norm_in_train_mode_clearly(resnet):
+    model, x, y = resnet
+    model.train()
+    with pytest.raises(ValueError, match=r"model\.eval\(\)"):
+        per_example_gradients(model, nn.CrossEntropyLoss(), x, y)
+    assert model.activations is None and model.gradients is None and model.training
