@@ -17,12 +17,13 @@ or ``None``), ``stationary_point`` and a closed-form gradient ``grad(w)``.
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Any
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
+
+from evalib._checks import finite_real, integer, real_array
 
 __all__ = [
     "Landscape",
@@ -43,11 +44,7 @@ Bounds = tuple[tuple[float, float], tuple[float, float]]
 
 def _real(name: str, value: Any, *, positive: bool = False) -> float:
     """``value`` as a finite float (``> 0`` when ``positive``), else TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {out}")
+    out = finite_real(name, value)
     if positive and out <= 0:
         raise ValueError(f"{name} must be > 0, got {out}")
     return out
@@ -55,14 +52,9 @@ def _real(name: str, value: Any, *, positive: bool = False) -> float:
 
 def _pair(name: str, value: Any) -> Point:
     """``value`` as a pair of finite floats, else TypeError/ValueError naming it."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a pair of real numbers: {err}") from None
+    arr = real_array(name, value)
     if arr.shape != (2,):
         raise ValueError(f"{name} must be a pair (x, y), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {tuple(arr.tolist())}")
     return (float(arr[0]), float(arr[1]))
 
 
@@ -106,11 +98,8 @@ class Landscape:
             if not (w.is_floating_point() or w.is_complex()):
                 w = w.to(torch.get_default_dtype())
             is_torch = True
-        else:
-            try:
-                w = np.asarray(w, dtype=np.float64)
-            except (TypeError, ValueError) as err:
-                raise TypeError(f"w must be a tensor or an array of real numbers: {err}") from None
+        else:  # NaN and inf pass: a diverged trajectory's rows may be evaluated
+            w = real_array("w", w, finite=False)
             is_torch = False
         if w.ndim == 0 or w.shape[-1] != 2:
             raise ValueError(f"w must have shape (2,) or (..., 2), got {tuple(w.shape)}")
@@ -131,8 +120,7 @@ class Landscape:
         self, n: int = 200, bounds: Bounds | None = None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """``X, Y, Z`` arrays of shape ``(n, n)`` over ``bounds``, for ``contour(X, Y, Z)``."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-            raise ValueError(f"n must be an int >= 2, got {n!r}")
+        n = integer("n", n, 2)
         (x0, x1), (y0, y1) = bounds if bounds is not None else self.bounds
         X, Y = np.meshgrid(np.linspace(x0, x1, int(n)), np.linspace(y0, y1, int(n)))
         Z = np.asarray(self._value(X, Y), dtype=np.float64)

@@ -28,6 +28,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from evalib._checks import finite_real as _real
+from evalib._checks import flag, integer, real_array
 
 __all__ = [
     "HeavyBall",
@@ -78,10 +79,16 @@ class _Momentum(Optimizer):
                     continue
                 g = w.grad
                 if group["weight_decay"] != 0:
+                    if g.is_sparse:  # as torch.optim.SGD: decay would make g dense
+                        raise ValueError(
+                            "weight_decay must be 0 for parameters with sparse gradients "
+                            "(e.g. nn.Embedding(sparse=True)), as in torch.optim.SGD"
+                        )
                     g = g.add(w, alpha=group["weight_decay"])
                 state = self.state[w]
                 if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = torch.zeros_like(w)
+                    # Of g's layout: a sparse gradient gets a sparse buffer, as in torch.optim.SGD.
+                    state["momentum_buffer"] = torch.zeros_like(g)
                 self._update(w, g, state["momentum_buffer"], group)
         return loss
 
@@ -150,10 +157,7 @@ class EWMAMomentum(_Momentum):
         weight_decay: float = 0.0,
         torch_first_step: bool = False,
     ):
-        if not isinstance(torch_first_step, bool):
-            raise TypeError(
-                f"torch_first_step must be a bool, got {type(torch_first_step).__name__}"
-            )
+        torch_first_step = flag("torch_first_step", torch_first_step)
         super().__init__(params, lr, momentum, weight_decay)
         for group in self.param_groups:
             group["torch_first_step"] = torch_first_step
@@ -209,11 +213,13 @@ def nesterov_lookahead(
     steps = _steps(steps)
     if not callable(grad):
         raise TypeError(f"grad must be callable, got {type(grad).__name__}")
-    w = np.array(w0, dtype=np.float64).reshape(-1)
+    w = real_array("w0", w0).reshape(-1)
+    if w.size == 0:
+        raise ValueError("w0 must hold at least one number, got an empty array")
     z = np.zeros_like(w)
     ws, zs = [w.copy()], [z.copy()]
     for _ in range(steps):
-        g = np.asarray(grad(w - lr * beta * z), dtype=np.float64).reshape(w.shape)
+        g = real_array("grad(w)", grad(w - lr * beta * z), finite=False).reshape(w.shape)
         z = beta * z + g
         w = w - lr * z
         ws.append(w.copy())
@@ -222,11 +228,7 @@ def nesterov_lookahead(
 
 
 def _steps(steps: Any) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
-        raise TypeError(f"steps must be an int, got {type(steps).__name__}")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    return int(steps)
+    return integer("steps", steps, 0)
 
 
 def trajectory(
@@ -252,8 +254,8 @@ def trajectory(
     if not callable(make_optimizer):
         raise TypeError(f"make_optimizer must be callable, got {type(make_optimizer).__name__}")
     steps = _steps(steps)
-    start = np.asarray(w0, dtype=np.float64)
-    if start.shape != (2,) or not np.all(np.isfinite(start)):
+    start = real_array("w0", w0)
+    if start.shape != (2,):
         raise ValueError(f"w0 must be two finite numbers, got {w0!r}")
     w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     optimizer = make_optimizer([w])
@@ -299,11 +301,11 @@ def steps_to_tolerance(
     means every later iterate stays within ``tol`` too, so an oscillating run that
     passes through the ball once is not counted as converged.
     """
-    pts = np.asarray(path, dtype=np.float64)
-    target = np.asarray(minimum, dtype=np.float64)
-    if pts.ndim != 2 or pts.shape[1] != target.size:
+    pts = real_array("path", path, finite=False)  # a diverged run's rows are NaN
+    target = real_array("minimum", minimum)
+    if pts.ndim != 2 or pts.shape[1] != target.size or pts.shape[0] == 0:
         raise ValueError(
-            f"path must have shape (steps+1, {target.size}), got {pts.shape}"
+            f"path must have shape (steps+1, {target.size}) with at least one row, got {pts.shape}"
         )
     tol = _real("tol", tol)
     if tol <= 0:

@@ -199,3 +199,15 @@ def test_animate_paths_ends_on_the_last_iterate() -> None:
     np.testing.assert_array_equal(line.get_xydata(), path)
     html = anim.to_jshtml()
     assert "<script" in html and html.count("data:image/png") >= 5
+
+
+def test_complex_points_and_arguments_raise_type_errors_naming_them() -> None:
+    with pytest.raises(TypeError, match="w must be .*complex"):
+        rosenbrock(np.array([1.0 + 1.0j, 0.0]))
+    with pytest.raises(TypeError, match="eigvals"):
+        Quadratic((1.0 + 0j, 2.0))
+    with pytest.raises(TypeError, match="n must be an int"):
+        ravine.grid(2.5)
+    # Torch in, torch out: a point that requires grad is evaluated as NumPy's twin is.
+    w = torch.tensor([0.5, 0.5], dtype=torch.float64, requires_grad=True)
+    assert beale(w).item() == pytest.approx(float(beale(np.array([0.5, 0.5]))))

@@ -281,3 +281,53 @@ def test_steps_to_tolerance_counts_from_the_last_exit():
     assert steps_to_tolerance(diverged, [0.0, 0.0], 1.0) is None
     with pytest.raises(ValueError, match="tol"):
         steps_to_tolerance(path, [0.0, 0.0], 0.0)
+
+
+def _embedding_run(make_optimizer, steps: int = 4) -> list[torch.Tensor]:
+    """A sparse-gradient model: rows of an nn.Embedding(sparse=True), different rows per step."""
+    torch.manual_seed(0)
+    emb = nn.Embedding(10, 3, sparse=True).double()
+    optimizer = make_optimizer(emb.parameters())
+    history = []
+    for k in range(steps):
+        optimizer.zero_grad()
+        idx = torch.tensor([k % 10, (3 * k + 1) % 10, k % 10])
+        emb(idx).pow(2).sum().backward()
+        assert emb.weight.grad.is_sparse
+        optimizer.step()
+        history.append(emb.weight.detach().clone())
+    return history
+
+
+@pytest.mark.parametrize(("cls", "nesterov"), [(HeavyBall, False), (Nesterov, True)])
+def test_sparse_gradients_give_torch_sgds_steps(cls, nesterov):
+    ours = _embedding_run(lambda p: cls(p, lr=0.1, momentum=0.9))
+    reference = _embedding_run(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=nesterov))
+    _assert_same_paths(ours, reference)
+
+
+def test_the_other_forms_take_sparse_gradients_too():
+    heavy = _embedding_run(lambda p: HeavyBall(p, lr=0.1, momentum=0.9))
+    ewma = _embedding_run(lambda p: EWMAMomentum(p, lr=1.0, momentum=0.9))  # lr (1 - beta) = 0.1
+    sutskever = _embedding_run(lambda p: SutskeverMomentum(p, lr=0.1, momentum=0.9))
+    for path in (ewma, sutskever):
+        _assert_same_paths(path, heavy)
+
+
+@pytest.mark.parametrize("cls", [HeavyBall, Nesterov, EWMAMomentum, SutskeverMomentum])
+def test_weight_decay_with_sparse_gradients_is_refused_clearly(cls):
+    with pytest.raises(ValueError, match="weight_decay.*sparse"):
+        _embedding_run(lambda p: cls(p, lr=0.1, momentum=0.9, weight_decay=1e-3), steps=1)
+
+
+def test_numpy_bools_and_ints_are_accepted_and_empty_paths_refused():
+    w = torch.zeros(2, requires_grad=True)
+    assert EWMAMomentum([w], lr=0.1, torch_first_step=np.bool_(True)).param_groups[0]["torch_first_step"] is True
+    with pytest.raises(TypeError, match="torch_first_step"):
+        EWMAMomentum([w], lr=0.1, torch_first_step=1)
+    with pytest.raises(ValueError, match="path.*empty|at least one"):
+        steps_to_tolerance(np.zeros((0, 2)), [0.0, 0.0], 1.0)
+    with pytest.raises(TypeError, match="path"):
+        steps_to_tolerance(np.array([[1j, 0.0]]), [0.0, 0.0], 1.0)
+    with pytest.raises(ValueError, match="w0"):
+        nesterov_lookahead(lambda w: w, [], 0.1, 0.9, 3)
