@@ -26,7 +26,6 @@ import socket
 import threading
 import warnings
 from dataclasses import dataclass
-from numbers import Integral
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
@@ -36,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision.transforms import v2
+
+from evalib._checks import finite_real, flag, integer
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -79,17 +80,28 @@ class OfflineDataWarning(UserWarning):
     """CIFAR-10 could not be found or downloaded; the offline digits are used instead."""
 
 
+# The data folders whose fallback has been announced in this session (process): the
+# warning is our own state, not the warnings registry, which any filter change resets.
+_offline_warned: set[str] = set()
+
+
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     """The absolute folder that holds the datasets.
 
     ``root`` if given, else ``$EVALIB_DATA``, else ``~/.cache/evalib``; ``~`` is
     expanded and the result made absolute, so a notebook finds the same data whatever
-    its working directory.
+    its working directory. An empty ``root`` (``""``) is refused rather than read as
+    the working directory.
     """
     if root is None:
         root = os.environ.get(DATA_ENV, "").strip() or Path.home() / ".cache" / "evalib"
     if not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a path or None, got {type(root).__name__}")
+    if not os.fspath(root).strip():
+        raise ValueError(
+            f"root must not be empty, got {root!r}: give a folder, or None for ${DATA_ENV} "
+            "or ~/.cache/evalib"
+        )
     return Path(root).expanduser().resolve()
 
 
@@ -115,12 +127,9 @@ def make_digits(
     ``x1, y1`` exclusive (the tight box of the digit's ink), and ``masks`` bool
     ``(N, size, size)``, True where the digit's ink lies.
     """
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    if isinstance(size, bool) or not isinstance(size, Integral) or not 16 <= size <= 256:
-        raise ValueError(f"size must be an int between 16 and 256, got {size!r}")
+    seed, size = integer("seed", seed, 0), integer("size", size, 16, 256)
     # Rendered once per (seed, size) and process; callers get their own copies.
-    return tuple(t.clone() for t in _render_digits(int(seed), int(size)))  # type: ignore[return-value]
+    return tuple(t.clone() for t in _render_digits(seed, size))  # type: ignore[return-value]
 
 
 @functools.lru_cache(maxsize=2)
@@ -207,6 +216,7 @@ class OfflineDigits(Dataset):
     ``(transform(image), label)`` with ``image`` a uint8 ``(3, 32, 32)`` tensor;
     ``boxes[i]`` is image ``i``'s digit box ``(x0, y0, x1, y1)``, ``x1, y1`` exclusive.
     ``mean`` and ``std`` are the training split's per-channel statistics in [0, 1].
+    A ``test_fraction`` that leaves either split empty is refused with a ValueError.
     """
 
     classes = DIGIT_CLASSES
@@ -220,11 +230,16 @@ class OfflineDigits(Dataset):
     ) -> None:
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        if not 0.0 < test_fraction < 1.0:
-            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+        test_fraction = finite_real("test_fraction", test_fraction)
         images, labels, boxes, masks = make_digits(seed)
-        order = torch.as_tensor(np.random.default_rng(seed + 1).permutation(len(labels)))
-        n_test = int(round(test_fraction * len(labels)))
+        n = len(labels)
+        n_test = int(round(test_fraction * n))
+        if not 0 < n_test < n:
+            raise ValueError(
+                f"test_fraction={test_fraction!r} leaves {'no test' if n_test <= 0 else 'no training'} "
+                f"images of the {n:,} digits; use a value between {0.5 / n:.5f} and {(n - 0.5) / n:.5f}"
+            )
+        order = torch.as_tensor(np.random.default_rng(seed + 1).permutation(n))
         train_idx, test_idx = order[n_test:], order[:n_test]
         keep = train_idx if split == "train" else test_idx
         self.split = split
@@ -264,10 +279,9 @@ def train_transform(
     Taylor 2017) after normalisation, i.e. sets it to the mean colour. Then
     ``x -> (x - mean) / std`` per channel.
     """
-    if isinstance(cutout, bool) or not isinstance(cutout, Integral) or not 0 <= cutout <= 32:
-        raise ValueError(f"cutout must be an int side length in [0, 32], got {cutout!r}")
+    cutout = integer("cutout", cutout, 0, 32)
     steps: list[Callable] = [v2.ToImage(), v2.RandomCrop(32, padding=4)]
-    if flip:
+    if flag("flip", flip):
         steps.append(v2.RandomHorizontalFlip())
     steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
     if cutout:
@@ -300,7 +314,17 @@ class Data:
     boxes: torch.Tensor | None = None
 
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Undo the normalisation: ``x * std + mean``, clipped to [0, 1], for display."""
+        """Undo the normalisation: ``x * std + mean``, clipped to [0, 1], for display.
+
+        ``x`` is a floating-point batch ``(..., C, H, W)`` as the loaders give; uint8
+        (not normalised) images are refused with a TypeError.
+        """
+        if not torch.is_tensor(x) or not x.is_floating_point():
+            got = x.dtype if torch.is_tensor(x) else type(x).__name__
+            raise TypeError(
+                f"x must be a floating-point tensor of normalised images, got {got}; "
+                "uint8 images are not normalised (x.float() / 255 shows them as they are)"
+            )
         mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)
         std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).view(-1, 1, 1)
         return (x * std + mean).clamp(0.0, 1.0)
@@ -337,17 +361,26 @@ def _cifar10(root: Path, download: bool) -> tuple[Dataset, Dataset] | str:
 
     try:  # already on disk (torchvision checks every file's MD5)?
         return CIFAR10(root, train=True), CIFAR10(root, train=False)
-    except RuntimeError:
-        pass
+    except (RuntimeError, OSError) as err:
+        folder = root / CIFAR10.base_folder
+        if folder.exists():  # torchvision raises RuntimeError for a failed checksum
+            why = (
+                "corrupted or incomplete: torchvision's checksum test failed"
+                if isinstance(err, RuntimeError)
+                else f"{type(err).__name__}: {err}"
+            )
+            problem = f"CIFAR-10's files in {folder} are there but unreadable ({why})"
+        else:
+            problem = f"CIFAR-10 is not in {root}"
     if not download:
-        return f"CIFAR-10 is not in {root} and download=False"
+        return f"{problem} and download=False"
     ok, why = _reachable(CIFAR10.url)
     if not ok:
-        return f"CIFAR-10 is not in {root} and its server cannot be reached ({why})"
+        return f"{problem} and its server cannot be reached ({why})"
     try:
         return CIFAR10(root, train=True, download=True), CIFAR10(root, train=False, download=True)
     except (OSError, RuntimeError) as err:  # URLError is an OSError
-        return f"CIFAR-10 is not in {root} and its download failed ({type(err).__name__}: {err})"
+        return f"{problem} and its download failed ({type(err).__name__}: {err})"
 
 
 class _Transformed(Dataset):
@@ -365,25 +398,17 @@ class _Transformed(Dataset):
 
 
 def _count(name: str, value: int | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int or None, got {value!r}")
-    return int(value)
+    """``value`` as a positive int, or None."""
+    return None if value is None else integer(name, value, 1)
 
 
 def _loader_settings(
     batch_size: int, test_batch_size: int | None, seed: int, num_workers: int
 ) -> tuple[int, int, int, int]:
     """The loader arguments, checked; ``test_batch_size`` defaults to ``2 * batch_size``."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    test_batch_size = _count("test_batch_size", test_batch_size) or 2 * int(batch_size)
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    if isinstance(num_workers, bool) or not isinstance(num_workers, Integral) or num_workers < 0:
-        raise ValueError(f"num_workers must be a non-negative int, got {num_workers!r}")
-    return int(batch_size), test_batch_size, int(seed), int(num_workers)
+    batch_size = integer("batch_size", batch_size, 1)
+    test_batch_size = _count("test_batch_size", test_batch_size) or 2 * batch_size
+    return batch_size, test_batch_size, integer("seed", seed, 0), integer("num_workers", num_workers, 0)
 
 
 def loaders(
@@ -412,12 +437,33 @@ def loaders(
             f"batch_size={batch_size} exceeds the {n_train} training images; "
             "use a smaller batch or more training images (load's train_size)"
         )
+    if len(test_set) == 0:  # type: ignore[arg-type]
+        raise ValueError("test_set is empty: there would be nothing to evaluate on")
     pin = torch.cuda.is_available()
     common = dict(num_workers=num_workers, pin_memory=pin, persistent_workers=num_workers > 0)
     train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True,
                               generator=torch.Generator().manual_seed(seed), **common)  # fmt: skip
     test_loader = DataLoader(test_set, batch_size=test_batch_size, shuffle=False, **common)
     return train_loader, test_loader
+
+
+def _at_most(name: str, size: int | None, available: int, split: str, fallback: bool) -> int | None:
+    """``size`` if the split has that many images; else a ValueError, or (after the
+    offline fallback) a warning and None (all images)."""
+    if size is None or size <= available:
+        return size
+    if not fallback:
+        raise ValueError(
+            f"{name}={size} is more than the {available:,} {split} images available; "
+            f"use at most {available:,}, or None for all"
+        )
+    warnings.warn(
+        f"{name}={size} is more than the {available:,} {split} images of the offline digits "
+        f"(CIFAR-10's fallback): using all {available:,}",
+        UserWarning,
+        stacklevel=3,
+    )
+    return None
 
 
 def load(
@@ -437,10 +483,12 @@ def load(
     """Train and test loaders for ``"cifar10"`` (the default) or ``"digits"``.
 
     ``"cifar10"`` looks in :func:`data_root` ``(root)``, downloads the dataset there
-    if it is missing (``download=True``), and where neither works warns once
-    (:class:`OfflineDataWarning`) and loads the offline digits instead: the result's
-    ``name`` says which. ``train_size`` / ``test_size`` keep a seeded random subset
-    (the quick profile's budget). The loaders come from :func:`loaders`: the training
+    if it is missing (``download=True``), and where neither works warns
+    (:class:`OfflineDataWarning`, once per session and data folder) and loads the
+    offline digits instead: the result's ``name`` says which. ``train_size`` /
+    ``test_size`` keep a seeded random subset (the quick profile's budget); asking for
+    more images than the dataset has is a ValueError that says how many there are
+    (after the offline fallback: a warning, and all the digits). The loaders come from :func:`loaders`: the training
     loader shuffles with its own generator seeded by ``seed`` and drops the last
     incomplete batch; the test loader keeps the order. Augmentation (``augment=True``):
     random crop with padding 4, plus horizontal flip for CIFAR-10 and optional
@@ -453,17 +501,22 @@ def load(
     )
     train_size, test_size = _count("train_size", train_size), _count("test_size", test_size)
 
+    augment, download = flag("augment", augment), flag("download", download)
+
     name, boxes = dataset, None
     if dataset == "cifar10":
-        found = _cifar10(data_root(root), download)
+        folder = data_root(root)
+        found = _cifar10(folder, download)
         if isinstance(found, str):
-            warnings.warn(
-                f"{found}. Falling back to the offline digits dataset "
-                "(evalib.data.OfflineDigits: 1,797 handwritten digits on cluttered 32x32 "
-                "canvases): the results below are NOT CIFAR-10 results.",
-                OfflineDataWarning,
-                stacklevel=2,
-            )
+            if str(folder) not in _offline_warned:
+                _offline_warned.add(str(folder))
+                warnings.warn(
+                    f"{found}. Falling back to the offline digits dataset "
+                    "(evalib.data.OfflineDigits: 1,797 handwritten digits on cluttered 32x32 "
+                    "canvases): the results below are NOT CIFAR-10 results.",
+                    OfflineDataWarning,
+                    stacklevel=2,
+                )
             name = "digits"
         else:
             train_base, test_base = found
@@ -472,6 +525,12 @@ def load(
         train_base, test_base = OfflineDigits("train", seed=0), OfflineDigits("test", seed=0)
         classes, mean, std, flip = DIGIT_CLASSES, train_base.mean, train_base.std, False
         boxes = test_base.boxes
+
+    # More images than the dataset has: the caller's mistake for the dataset it named,
+    # the fallback's smaller size (said in a warning, never a crash) after a fallback.
+    fallback = name != dataset
+    train_size = _at_most("train_size", train_size, len(train_base), "training", fallback)
+    test_size = _at_most("test_size", test_size, len(test_base), "test", fallback)
 
     generator = torch.Generator().manual_seed(int(seed))
     if train_size is not None and train_size < len(train_base):

@@ -192,3 +192,56 @@ def test_load_rejects_bad_arguments(kwargs, match):
     kwargs = {"dataset": "digits", **kwargs}
     with pytest.raises(ValueError, match=match):
         load(**kwargs)
+
+
+def test_offline_warning_fires_once_per_session_and_root(no_network, tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "_offline_warned", set(), raising=False)  # a fresh session
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # the registry alone must not be what stops repeats
+        for _ in range(2):
+            first = load("cifar10", root=tmp_path, batch_size=32, train_size=64, test_size=32)
+        load("cifar10", root=tmp_path / "other", batch_size=32, train_size=64, test_size=32)
+    offline = [str(w.message) for w in caught if issubclass(w.category, OfflineDataWarning)]
+    assert len(offline) == 2 and str(tmp_path / "other") in offline[1]
+    assert first.name == "digits"  # the result still says what was loaded
+
+
+def test_more_training_images_than_exist_is_refused_saying_how_many_there_are():
+    with pytest.raises(ValueError, match=r"train_size=1000000000.*1,438"):
+        load("digits", train_size=10**9)
+    with pytest.raises(ValueError, match=r"test_size=5000.*359"):
+        load("digits", test_size=5000)
+
+
+def test_the_offline_fallback_uses_all_digits_and_says_so_when_asked_for_more(no_network, tmp_path):
+    with pytest.warns(OfflineDataWarning), pytest.warns(UserWarning, match=r"train_size=50000.*1,438 training"):
+        loaded = load("cifar10", root=tmp_path, batch_size=32, train_size=50_000, test_size=32)
+    assert loaded.name == "digits" and len(loaded.train.dataset) == 1438
+
+
+@pytest.mark.parametrize("root", ["", "   "])
+def test_an_empty_data_root_is_refused(root):
+    with pytest.raises(ValueError, match="root must not be empty"):
+        data.data_root(root)
+
+
+@pytest.mark.parametrize("fraction", [1e-4, 0.9999])
+def test_a_split_left_empty_by_test_fraction_is_refused(fraction):
+    with pytest.raises(ValueError, match="test_fraction"):
+        OfflineDigits("train", test_fraction=fraction)
+
+
+def test_denormalize_refuses_images_that_are_not_floating_point():
+    loaded = load("digits", batch_size=16, train_size=32, test_size=16)
+    with pytest.raises(TypeError, match=r"x must be a floating-point tensor.*uint8"):
+        loaded.denormalize(torch.zeros(3, 4, 4, dtype=torch.uint8))
+
+
+def test_corrupted_cifar10_files_are_reported_as_unreadable_not_missing(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    (folder / "data_batch_1").write_bytes(b"not a pickle")
+    with pytest.warns(OfflineDataWarning) as caught:
+        load("cifar10", root=tmp_path, download=False, train_size=64, batch_size=32)
+    message = str(caught[0].message)
+    assert "unreadable" in message and str(folder) in message and "not in" not in message
