@@ -91,6 +91,9 @@ def real_array(name: str, value: Any, *, finite: bool = True) -> NDArray[np.floa
     try:
         arr = np.asarray(value)
         if arr.dtype.kind == "O":  # e.g. Python ints beyond int64, Fractions, None
+            odd = [v for v in arr.flat if isinstance(v, (bool, np.bool_)) or not isinstance(v, Real)]
+            if odd:  # NumPy would read None as NaN and True as 1
+                raise TypeError(f"it holds {type(odd[0]).__name__}")
             arr = arr.astype(np.float64)
     except OverflowError:
         raise ValueError(f"{name} must be finite, but it holds a number beyond the float range") from None

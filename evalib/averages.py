@@ -39,13 +39,14 @@ def _window(window: int, n: int) -> int:
 
 
 def _scaled(arr: NDArray[np.float64]) -> tuple[NDArray[np.float64], int]:
-    """``arr / 2**e`` with ``e`` chosen so that the largest ``|x|`` lies in [0.5, 1).
+    """``arr / 2**e``, with ``e > 0`` only for values near the float limit (above 2**960).
 
     Every average here is a weighted mean, so it commutes exactly with scaling by a
     power of two: computing on the scaled series and scaling back (``np.ldexp``) gives
-    the same digits, without overflow in sums of values near the float limit.
+    the same digits, while the sums along the way (up to ``len(x)`` times the largest
+    value) stay far from overflow. Series below ``2**960 ≈ 1e289`` are not touched.
     """
-    exponent = int(np.frexp(np.max(np.abs(arr)))[1])
+    exponent = max(0, int(np.frexp(np.max(np.abs(arr)))[1]) - 960)
     return np.ldexp(arr, -exponent), exponent
 
 
