@@ -14,12 +14,13 @@ each map by its maximum, so every map lies in [0, 1] (an all-zero map stays zero
 Grad-CAM++ (Chattopadhay et al. 2018) only changes the weights ``α_k``.
 
 The hooks follow pytorch-grad-cam's hygiene: a forward hook on the target layer keeps
-its output ``A`` and puts a *tensor* hook (``A.register_hook``) on it to catch
-``∂y/∂A`` during backward. Module-level full backward hooks are not used: they fail
-when a later op modifies ``A`` in place, as torchvision's ResNet does with
-``ReLU(inplace=True)`` (pytorch#61519). Hooks live only for the duration of one
-``cam`` call, so a ``GradCAM`` object never leaves a hook on the model, even when a
-call raises.
+a copy of its output ``A`` (a later in-place op, such as torchvision's
+``out += identity``, may overwrite the tensor itself) and puts a *tensor* hook
+(``A.register_hook``) on it to catch ``∂y/∂A`` during backward. Module-level full
+backward hooks are not used: they fail when a later op modifies ``A`` in place, as
+torchvision's ResNet does with ``ReLU(inplace=True)`` (pytorch#61519). Hooks live
+only for the duration of one ``cam`` call, so a ``GradCAM`` object never leaves a hook
+on the model, even when a call raises.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ class GradCAM:
     mode and every parameter's ``requires_grad`` flag. Use it as a context manager
     (``with GradCAM(model, model.layer4) as cam: ...``) to make sure of that even when
     an error interrupts a call; after ``close()`` the object refuses further calls.
+
+    A call refuses, with a ``ValueError`` and before it changes anything: images that
+    are not finite, a model whose parameters or buffers were created under
+    ``torch.inference_mode()`` (they cannot take part in a backward pass), and a
+    target layer that runs more than once in one forward pass (its activations and
+    gradients would come from different calls). A map that comes out NaN or infinite
+    (the model produced non-finite values) raises a ``ValueError`` too, rather than
+    reading as "no evidence".
     """
 
     def __init__(self, model: nn.Module, target_layer: nn.Module | str) -> None:
@@ -77,6 +86,7 @@ class GradCAM:
         self.target_layer = target_layer
         self.activations: Tensor | None = None
         self.gradients: Tensor | None = None
+        self._runs = 0  # forward calls of target_layer in the current pass
         self._closed = False
 
     # -- context manager ---------------------------------------------------------
@@ -106,7 +116,14 @@ class GradCAM:
                 f"target_layer must output feature maps (N, K, h, w), got {shape}; "
                 "choose a convolutional layer or stage"
             )
-        self.activations = output.detach()
+        self._runs += 1
+        if self._runs > 1:
+            raise ValueError(
+                f"target_layer ran {self._runs} times in one forward pass; Grad-CAM pairs one "
+                "output with its gradient, so choose a layer that runs once per forward pass"
+            )
+        # A copy: the output tensor may be overwritten in place later in the forward pass.
+        self.activations = output.detach().clone()
         output.register_hook(self._save_gradient)
 
     def _save_gradient(self, grad: Tensor) -> None:
@@ -116,6 +133,19 @@ class GradCAM:
     def weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
         """Grad-CAM's channel weights ``α_k``: the spatial mean of ``∂y_c/∂A^k``, ``(N, K)``."""
         return gradients.mean(dim=(2, 3))
+
+    def _refuse_inference_tensors(self) -> None:
+        """Refuse, before anything is changed, a model made under ``inference_mode``:
+        its tensors cannot enter a backward pass, and their ``requires_grad`` flags
+        could not be restored afterwards."""
+        named = [*self.model.named_parameters(), *self.model.named_buffers()]
+        frozen = [name for name, t in named if t.is_inference()]
+        if frozen:
+            raise ValueError(
+                f"the model's tensors were created under torch.inference_mode() ({frozen[0]} and "
+                f"{len(frozen) - 1} more), so no gradient can flow through them; build the model "
+                "outside inference_mode (use torch.no_grad() there instead)"
+            )
 
     def _targets(self, targets: Targets, logits: Tensor) -> Tensor:
         """Class index per sample, ``(N,)``, checked against the logits' width."""
@@ -159,11 +189,15 @@ class GradCAM:
             raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
         if not x.dtype.is_floating_point:
             raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError("x must be finite, but it holds NaN or infinite values")
+        self._refuse_inference_tensors()
 
         modes = [(m, m.training) for m in self.model.modules()]
         flags = [(p, p.requires_grad) for p in self.model.parameters()]
         handle = self.target_layer.register_forward_hook(self._forward_hook)
         self.activations = self.gradients = None
+        self._runs = 0
         try:
             self.model.eval()
             for p, _ in flags:
@@ -193,6 +227,11 @@ class GradCAM:
         A, G = self.activations, self.gradients
         alpha = self.weights(A, G)  # (N, K)
         maps = F.relu((alpha[:, :, None, None] * A).sum(dim=1, keepdim=True))  # (N, 1, h, w)
+        if not bool(torch.isfinite(maps).all()):
+            raise ValueError(
+                "the map is not finite: the model's activations or gradients at target_layer "
+                "hold NaN or infinite values (check the model's weights)"
+            )
         maps = F.interpolate(maps, size=x.shape[-2:], mode="bilinear", align_corners=False)
         peak = maps.amax(dim=(2, 3), keepdim=True)
         maps = torch.where(peak > 0, maps / peak.clamp_min(torch.finfo(maps.dtype).tiny), 0.0)

@@ -250,3 +250,69 @@ def test_cam_overlay_draws_the_map_over_the_image_with_a_colour_bar(model, x):
     with pytest.raises(ValueError, match="image must be"):
         cam_overlay(ax, image[0], maps[0])
     plt.close(fig)
+
+
+def without_in_place_ops(tv: nn.Module) -> nn.Module:
+    """A copy of a torchvision ResNet whose ReLUs and residual sums make new tensors."""
+    from torchvision.models.resnet import BasicBlock
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.relu(out + identity)  # torchvision: out += identity; relu(out) in place
+
+    plain = copy.deepcopy(tv)
+    for m in plain.modules():
+        if isinstance(m, nn.ReLU):
+            m.inplace = False
+        if isinstance(m, BasicBlock):
+            m.forward = forward.__get__(m)
+    return plain
+
+
+def test_activations_overwritten_in_place_later_do_not_change_the_map():
+    # At 128x128 layer4 is 4x4, so the map has a shape to get wrong. bn2's output is
+    # overwritten by `out += identity` and ReLU(inplace=True) after the hook ran.
+    torch.manual_seed(0)
+    tv = torchvision.models.resnet18(weights=None, num_classes=10).eval()
+    plain = without_in_place_ops(tv)
+    x = torch.randn(2, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(tv(x), plain(x))  # the same function
+    with GradCAM(tv, "layer4.1.bn2") as cam, GradCAM(plain, "layer4.1.bn2") as reference:
+        maps, expected = cam(x, [1, 3]), reference(x, [1, 3])
+        torch.testing.assert_close(cam.activations, reference.activations)
+    assert (expected.amax(dim=(1, 2)) - expected.amin(dim=(1, 2))).min() > 0.5  # not constant
+    torch.testing.assert_close(maps, expected)
+
+
+def test_a_target_layer_that_runs_twice_in_one_forward_is_refused():
+    torch.manual_seed(0)
+    block = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.ReLU())
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), block, block, nn.AdaptiveAvgPool2d(1),
+                        nn.Flatten(), nn.Linear(4, 2))  # fmt: skip
+    with GradCAM(net, block) as cam, pytest.raises(ValueError, match="ran 2 times"):
+        cam(torch.randn(1, 3, 8, 8))
+    assert hook_count(net) == 0 and all(p.requires_grad for p in net.parameters())
+
+
+def test_a_model_built_under_inference_mode_is_refused_and_left_as_it_was(x):
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        frozen = ResNet18(num_classes=10, width=4).train()
+    with GradCAM(frozen, frozen.layer4) as cam, pytest.raises(ValueError, match="inference_mode"):
+        cam(x)
+    assert all(p.requires_grad for p in frozen.parameters())
+    assert all(m.training for m in frozen.modules()) and hook_count(frozen) == 0
+
+
+def test_non_finite_images_and_maps_are_refused(model, x):
+    with GradCAM(model, model.layer4) as cam:
+        for bad in (float("nan"), float("inf")):
+            image = x.clone()
+            image[1, 0, 5, 5] = bad
+            with pytest.raises(ValueError, match="x must be finite"):
+                cam(image)
+        with torch.no_grad():
+            model.linear.weight[0, 0] = float("nan")  # the model itself produces NaN
+        with pytest.raises(ValueError, match="not finite"):
+            cam(x, 0)
