@@ -11,7 +11,11 @@ loss and accuracy on a loader. What the loop adds to the textbook version:
 - a non-finite loss stops training at once with the epoch and step where it happened;
 - checkpoints after every epoch (model, optimizer, scheduler, history and every random
   generator), so an interrupted run resumes to exactly the result of an uninterrupted
-  one on a CPU; they load with ``torch.load(weights_only=True)``.
+  one on a CPU; they load with ``torch.load(weights_only=True)``, carry a SHA-256 of
+  their bytes (a damaged file is refused, never loaded), are written atomically, and
+  load completely or not at all;
+- checks before anything changes: the device exists, the optimizer holds the model's
+  parameters, the checkpoint folder is writable, a schedule is long enough for the run.
 
 :func:`momentum_sgd` and :func:`one_cycle` build the optimizer and schedule the chapter
 uses: SGD with momentum ``beta`` at a fixed *effective* learning rate (chapter 4's EWMA
@@ -20,9 +24,13 @@ form), and a one-cycle learning rate (warm-up, then annealing; Smith and Topin 2
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import io
 import math
 import os
 import random
+import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -37,6 +45,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from evalib import runtime
+from evalib._checks import finite_real
 
 __all__ = [
     "History",
@@ -133,8 +142,18 @@ def one_cycle(
     ``warmup`` fraction of ``total_steps``, then anneals (cosine) to
     ``peak/(start_div*final_div)``. Momentum is *not* cycled (PyTorch's default
     would overwrite it), so a momentum sweep stays a momentum sweep. Step it after
-    every optimizer step, as :func:`fit` does.
+    every optimizer step, as :func:`fit` does (which refuses a run longer than
+    ``total_steps``). ``start_div`` and ``final_div`` must be finite and ``>= 1``: the
+    warm-up starts at or below the peak and the annealing ends at or below the start.
     """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    for name, value in (("start_div", start_div), ("final_div", final_div)):
+        if finite_real(name, value) < 1:
+            raise ValueError(
+                f"{name} must be >= 1 (the learning rate is divided by it, so it stays at or "
+                f"below the peak), got {value}"
+            )
     if isinstance(total_steps, bool) or not isinstance(total_steps, Integral) or total_steps < 2:
         raise ValueError(f"total_steps must be an int >= 2, got {total_steps!r}")
     if not 0.0 < warmup < 1.0:
@@ -205,11 +224,42 @@ def _use_channels_last(device: torch.device, channels_last: bool | None) -> bool
     return bool(channels_last)
 
 
-def _resolve(model: nn.Module, device: torch.device | str | None, channels_last: bool | None):
-    device = torch.device(device) if device is not None else runtime.device()
-    channels_last = _use_channels_last(device, channels_last)
+_DEVICES = "'cpu', 'cuda', 'cuda:N' or 'mps' (or None: evalib.runtime.device())"
+
+
+def _device(device: Any) -> torch.device:
+    """``device`` checked against this machine, before any model moves: moving to a
+    device that cannot compute (``"meta"`` keeps shapes, not values) destroys weights."""
+    if device is None:
+        return runtime.device()
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str, a torch.device or None, got {type(device).__name__}")
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {device!r} is not a device name; use {_DEVICES}") from None
+    if parsed.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {device!r} cannot train or evaluate a model; use {_DEVICES}")
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: torch finds no CUDA GPU on this machine; use 'cpu' or None")
+    if parsed.type == "cuda" and (parsed.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+            "numbered from 0"
+        )
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r}: Apple's MPS is not available here; use 'cpu' or None")
+    return parsed
+
+
+def _settings(device: Any, channels_last: bool | None) -> tuple[torch.device, bool]:
+    """The checked device and memory layout; nothing is moved yet."""
+    device = _device(device)
+    return device, _use_channels_last(device, channels_last)
+
+
+def _move(model: nn.Module, device: torch.device, channels_last: bool) -> None:
     model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
-    return device, channels_last
 
 
 # ----------------------------------------------------------------------------------
@@ -226,6 +276,22 @@ def _check_model_loader(model: Any, loader: Any) -> None:
         raise ValueError("loader yields no batches (dataset smaller than batch_size with drop_last?)")
 
 
+def _check_labels(labels: torch.Tensor, logits: torch.Tensor, where: str) -> None:
+    """Class labels must lie in ``[0, classes)``: the loss would otherwise fail with an
+    index error (a device-side assert on CUDA) that names neither."""
+    if logits.dim() != 2 or labels.dim() != 1 or labels.dtype == torch.bool or (
+        labels.dtype.is_floating_point or labels.dtype.is_complex
+    ):
+        return  # not class indices (soft labels, other targets): the loss function's business
+    classes = logits.shape[1]
+    bad = (labels < 0) | (labels >= classes)
+    if bool(bad.any()):
+        raise ValueError(
+            f"label {int(labels[bad][0])} {where} is out of range for a model with {classes} "
+            f"outputs: labels must lie in [0, {classes - 1}]"
+        )
+
+
 def predict(
     model: nn.Module,
     loader: DataLoader,
@@ -237,10 +303,12 @@ def predict(
     """The model's logits for every batch of ``loader`` and the labels, on the CPU.
 
     Runs in eval mode (batch norm uses its running statistics, no dropout) without
-    gradients, and puts the model back in the mode it was in.
+    gradients, and puts the model back in the mode it was in. ``device`` must be one
+    this machine has (``ValueError`` otherwise, before the model is moved).
     """
     _check_model_loader(model, loader)
-    device, channels_last = _resolve(model, device, channels_last)
+    device, channels_last = _settings(device, channels_last)
+    _move(model, device, channels_last)
     dtype = _amp_dtype(device, amp)
     was_training = model.training
     model.eval()
@@ -270,9 +338,11 @@ def evaluate(
 
     The loss defaults to cross-entropy, averaged over images (not batches); accuracy
     is the fraction of images whose largest logit is the true class. Eval mode and no
-    gradients, as in :func:`predict`.
+    gradients, as in :func:`predict`. A class label outside ``[0, classes)`` raises a
+    ``ValueError`` naming it.
     """
     logits, labels = predict(model, loader, device=device, amp=amp, channels_last=channels_last)
+    _check_labels(labels, logits, "in the loader")
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     loss = float(loss_fn(logits, labels))
     accuracy = float((logits.argmax(dim=1) == labels).float().mean())
@@ -315,6 +385,56 @@ def _set_rng_state(state: dict[str, Any], loader: DataLoader | None) -> None:
         generator.set_state(state["loader"])
 
 
+_SEAL = b"evalib-sha256:"  # then 64 hex digits: the last bytes of every checkpoint
+_KEYS = {"epoch", "model", "optimizer", "scheduler", "history", "rng"}
+
+
+def _sealed(payload: dict[str, Any]) -> bytes:
+    """``torch.save``'s bytes with a SHA-256 of every byte before it as the zip comment.
+
+    The file stays a valid zip (``torch.load`` reads it as it is), and a change to any
+    byte, even one that ``torch.load`` would not notice, no longer matches the digest.
+    """
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getvalue()
+    # The zip's end record (22 bytes) ends with the comment's length: 0 from torch.save.
+    if data[-22:-18] != b"PK\x05\x06" or data[-2:] != b"\0\0":
+        raise RuntimeError("torch.save wrote no plain zip end record; cannot seal the checkpoint")
+    body = data[:-2] + (len(_SEAL) + 64).to_bytes(2, "little") + _SEAL
+    return body + hashlib.sha256(body).hexdigest().encode()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file of its own next to ``path``, flush it to the
+    disk, then rename it over ``path``: readers see the old file or the new one, never
+    a part of one, two writers never share a temporary, and a failure leaves none."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before training, not after its first epoch, if ``path`` cannot be written."""
+    if path.is_dir():
+        raise ValueError(f"checkpoint {path} is a folder; give a file path, e.g. {path / 'run.pt'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as err:
+        raise ValueError(
+            f"checkpoint {path} cannot be written ({err.strerror or err}); choose a writable folder"
+        ) from err
+
+
 def save_checkpoint(
     path: str | os.PathLike[str],
     model: nn.Module,
@@ -328,8 +448,11 @@ def save_checkpoint(
 
     The file holds the model, optimizer and scheduler state dicts, the epoch, the
     history and the random generators' states (torch, CUDA, NumPy, Python, and the
-    training loader's shuffling generator). It is written to a temporary file first
-    and then renamed, so an interruption never leaves a half-written checkpoint.
+    training loader's shuffling generator). It is a ``torch.save`` zip whose comment
+    holds a SHA-256 of the bytes before it, which :func:`load_checkpoint` checks. It is
+    written to a temporary file of its own in the same folder, flushed to the disk and
+    renamed over ``path``, so an interruption (or a second writer of the same path)
+    never leaves a half-written checkpoint or a stray temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -341,10 +464,159 @@ def save_checkpoint(
         "history": history.as_dict(),
         "rng": _rng_state(train_loader),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    _write_atomically(path, _sealed(payload))
     return path
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    """The payload of a :func:`save_checkpoint` file whose SHA-256 matches, or a
+    ``ValueError`` naming the file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    data = path.read_bytes()
+    body, digest = data[:-64], data[-64:]
+    if not body.endswith(_SEAL):
+        raise ValueError(
+            f"{path} is not a complete evalib checkpoint (it is empty, cut short, or another "
+            "kind of file): it lacks the SHA-256 that save_checkpoint writes at its end; not loaded"
+        )
+    if hashlib.sha256(body).hexdigest().encode() != digest:
+        raise ValueError(
+            f"{path} is damaged: its bytes no longer match the SHA-256 stored when it was "
+            "written; not loaded"
+        )
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as err:
+        lines = str(err).splitlines() or [""]
+        reason = next((line.strip() for line in lines if "WeightsUnpickler error" in line), lines[0])
+        raise ValueError(
+            f"{path} passed its checksum but is no checkpoint torch can load safely "
+            f"({type(err).__name__}: {reason}); not loaded: do not retry with "
+            "weights_only=False, which would run whatever code the file holds"
+        ) from err
+    if not isinstance(payload, dict) or not _KEYS <= payload.keys():
+        raise ValueError(f"{path} does not hold what save_checkpoint writes; not loaded")
+    return payload
+
+
+def _differences(here: dict[str, Any], saved: dict[str, Any], keys: set[str]) -> list[str]:
+    """``"key <here> here, <saved> in the checkpoint"`` for each of ``keys`` that differs."""
+
+    def plain(value: Any) -> Any:
+        return value.tolist() if isinstance(value, torch.Tensor) else value
+
+    def show(value: Any) -> str:
+        return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+    return [
+        f"{key} {show(plain(here[key]))} here, {show(plain(saved[key]))} in the checkpoint"
+        for key in sorted(keys & here.keys() & saved.keys())
+        if plain(here[key]) != plain(saved[key])
+    ]
+
+
+def _check_fits(
+    payload: dict[str, Any],
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+) -> None:
+    """Refuse, before anything is loaded, a checkpoint that does not fit these objects."""
+    _check_model_fits(payload["model"], path, model)
+    saved = payload["scheduler"]
+    if scheduler is not None and saved is None:
+        raise ValueError(f"{path} was saved without a scheduler; pass scheduler=None")
+    if optimizer is not None and scheduler is None and saved is not None:
+        raise ValueError(
+            f"{path} was saved with a scheduler; pass it too, so the learning rate continues its schedule"
+        )
+    changed: list[str] = []
+    if scheduler is not None:
+        own = scheduler.state_dict()
+        if set(saved) != set(own):
+            raise ValueError(
+                f"{path} holds the state of another kind of scheduler than "
+                f"{type(scheduler).__name__}; nothing was loaded"
+            )
+        # Its public settings (total_steps, ...), not its progress (last_epoch, _step_count).
+        changed += _differences(own, saved, {k for k in own if not k.startswith("_")} - {"last_epoch"})
+    if optimizer is not None:
+        groups, saved_groups = optimizer.param_groups, payload["optimizer"]["param_groups"]
+        sizes, saved_sizes = ([len(g["params"]) for g in gs] for gs in (groups, saved_groups))
+        if sizes != saved_sizes:
+            raise ValueError(
+                f"{path} holds an optimizer over other parameters (groups of {saved_sizes} "
+                f"tensors there, {sizes} here); nothing was loaded"
+            )
+        # With a scheduler, its saved state decides the learning rate.
+        skip = {"params", "lr"} if scheduler is not None else {"params"}
+        for group, saved_group in zip(groups, saved_groups):
+            changed += _differences(group, saved_group, group.keys() - skip)
+    _refuse_changes(changed, path)
+
+
+def _check_model_fits(saved: dict[str, Any], path: Path, model: nn.Module) -> None:
+    """The same parameter and buffer names, each of the same shape."""
+    own = model.state_dict()
+    if own.keys() != saved.keys():
+        names = sorted(own.keys() ^ saved.keys())
+        raise ValueError(f"{path} holds another model (it differs in {names[:3]}); nothing was loaded")
+    for name, tensor in own.items():
+        shape = getattr(saved[name], "shape", None)
+        if shape != tensor.shape:
+            raise ValueError(
+                f"{path} holds a model of another shape: {name} is {tuple(shape or ())} there "
+                f"and {tuple(tensor.shape)} here; nothing was loaded"
+            )
+
+
+def _refuse_changes(changed: list[str], path: Path) -> None:
+    """A resume continues the saved run with its own settings: one that differs here is
+    refused rather than silently replaced by the checkpoint's."""
+    if changed:
+        raise ValueError(
+            f"the optimizer or scheduler is set up differently from the run saved in {path}: "
+            f"{'; '.join(changed)}. Loading continues that run with its own settings: build "
+            "them as they were built then (and change a setting in optimizer.param_groups "
+            "after loading, if you mean to); nothing was loaded"
+        )
+
+
+def _load_all_or_nothing(
+    payload: dict[str, Any],
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    train_loader: DataLoader | None,
+    restore_rng: bool,
+) -> None:
+    """Load every part, or put back what was there when one part fails."""
+
+    def load(model_state, optimizer_state, scheduler_state, rng) -> None:
+        model.load_state_dict(model_state)
+        if optimizer is not None:
+            optimizer.load_state_dict(optimizer_state)
+        if scheduler is not None:
+            scheduler.load_state_dict(scheduler_state)
+        if restore_rng:
+            _set_rng_state(rng, train_loader)
+
+    before = copy.deepcopy((
+        model.state_dict(),
+        optimizer.state_dict() if optimizer is not None else None,
+        scheduler.state_dict() if scheduler is not None else None,
+    )) + (_rng_state(train_loader),)  # fmt: skip
+    try:
+        load(payload["model"], payload["optimizer"], payload["scheduler"], payload["rng"])
+    except Exception as err:
+        load(*before)
+        raise ValueError(
+            f"{path} could not be loaded into these objects ({type(err).__name__}: {err}); "
+            "nothing was changed"
+        ) from err
 
 
 def load_checkpoint(
@@ -358,29 +630,74 @@ def load_checkpoint(
 ) -> tuple[int, History]:
     """Load a :func:`save_checkpoint` file into the given objects; return ``(epoch, history)``.
 
-    Uses ``torch.load(weights_only=True)``: only tensors and plain containers are
-    unpickled, never arbitrary code. ``restore_rng`` also puts the random generators
-    back where they were, which a resumed run needs to match an uninterrupted one.
+    The file's SHA-256 is checked first: a damaged, cut-short or foreign file raises a
+    ``ValueError`` naming it, and nothing is loaded. Then ``torch.load(weights_only=True)``
+    reads it: only tensors and plain containers are unpickled, never arbitrary code.
+    Before anything is loaded, the checkpoint must fit: the same parameter names and
+    shapes, the same kind of scheduler (a checkpoint saved with one needs one when an
+    optimizer is given), and an optimizer over as many tensors with the same settings
+    (momentum, weight decay, ...; ``lr`` too when there is no scheduler): the saved
+    run continues with its own settings, so a differing one is refused, not silently
+    replaced. Then everything is loaded, or, if a part fails, nothing: the objects are
+    put back as they were. ``restore_rng`` also puts the random generators back where
+    they were, which a resumed run needs to match an uninterrupted one.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(payload["model"])
-    if optimizer is not None:
-        optimizer.load_state_dict(payload["optimizer"])
-    if scheduler is not None:
-        if payload["scheduler"] is None:
-            raise ValueError(f"{path} was saved without a scheduler; pass scheduler=None")
-        scheduler.load_state_dict(payload["scheduler"])
-    if restore_rng:
-        _set_rng_state(payload["rng"], train_loader)
-    return int(payload["epoch"]), History(**payload["history"])
+    payload = _read_checkpoint(path)
+    _check_fits(payload, path, model, optimizer, scheduler)
+    history = History(**payload["history"])
+    _load_all_or_nothing(payload, path, model, optimizer, scheduler, train_loader, restore_rng)
+    return int(payload["epoch"]), history
 
 
 # ----------------------------------------------------------------------------------
 # Training
 # ----------------------------------------------------------------------------------
+
+
+def _check_owns(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    """An optimizer over another model's parameters would train nothing, silently."""
+    own = {id(p) for p in model.parameters()}
+    held = [p for group in optimizer.param_groups for p in group["params"]]
+    foreign = sum(id(p) not in own for p in held)
+    if foreign:
+        raise ValueError(
+            f"the optimizer holds {foreign} of its {len(held)} tensors that are not parameters of "
+            "the model, which training would never change; build it from this model's "
+            "parameters, e.g. momentum_sgd(model.parameters(), ...)"
+        )
+
+
+def _check_unused(
+    optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler | None, path: Path
+) -> None:
+    """``resume=True`` without a checkpoint starts a new run: refuse objects that have
+    trained already (a run stopped before its first checkpoint), which would carry on
+    from part-trained weights and a schedule already under way."""
+    if scheduler is not None and scheduler.last_epoch > 0:
+        used = f"the scheduler has already stepped {scheduler.last_epoch} times"
+    elif optimizer.state:
+        used = "the optimizer already holds state (momentum buffers) from earlier steps"
+    else:
+        return
+    raise ValueError(
+        f"resume=True found no checkpoint at {path}, so this is a new run, but {used}: the "
+        "previous run stopped before its first checkpoint. Start again with a new model, "
+        "optimizer and scheduler, or pass resume=False to keep training these as they are"
+    )
+
+
+def _check_schedule_length(
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None, done: int, steps: int
+) -> None:
+    """A schedule of known length (one-cycle's ``total_steps``) must cover the run: it
+    would otherwise fail in the middle of training."""
+    total = getattr(scheduler, "total_steps", None)
+    if isinstance(total, int) and done + steps > total:
+        raise ValueError(
+            f"the scheduler has {total} steps ({done} already taken), but this run takes {steps} "
+            "more (epochs × len(train_loader)); build it with total_steps=epochs * len(train_loader)"
+        )
 
 
 def fit(
@@ -405,9 +722,16 @@ def fit(
     Each step: ``loss = loss_fn(model(x), y)``, ``loss.backward()``,
     ``optimizer.step()``, then ``scheduler.step()`` (per batch, as one-cycle needs).
     After each epoch the model is evaluated on ``test_loader`` (if given) and, with
-    ``checkpoint`` set, saved there. ``resume=True`` continues from that checkpoint
-    when it exists (after its epoch, with its history and random state) and starts
-    afresh otherwise.
+    ``checkpoint`` set, saved there (see :func:`save_checkpoint`).
+
+    ``resume=True`` continues the run saved at ``checkpoint``, after its epoch, with
+    its history, random state and optimizer settings (:func:`load_checkpoint` refuses
+    objects set up differently, and loads all or nothing). Where no checkpoint exists
+    yet, it starts a new run, which needs new objects: a scheduler that has already
+    stepped or an optimizer that holds state (momentum buffers) means a run stopped
+    before its first checkpoint, and is refused rather than carried on from
+    part-trained weights. (Plain SGD without momentum and a schedule keeps no state,
+    so such a run cannot be told apart: pass new objects.)
 
     ``loss_fn`` defaults to cross-entropy. ``device`` defaults to
     :func:`evalib.runtime.device`. ``amp`` (default: on for CUDA) runs the forward
@@ -415,8 +739,16 @@ def fit(
     ignored off CUDA. ``channels_last`` (default: on for CUDA) stores images and
     weights channels-last, faster for convolutions on a GPU (see
     ``benchmarks/train_throughput.py``); it is refused on a CPU, where oneDNN gets
-    narrow strided convolutions wrong in that layout (uxlfoundation/oneDNN#6035). A NaN or infinite loss raises
-    ``FloatingPointError`` naming the epoch and step.
+    narrow strided convolutions wrong in that layout (uxlfoundation/oneDNN#6035).
+
+    Checked before the model is touched (``ValueError``): a device this machine has,
+    an optimizer over the model's own parameters, a writable checkpoint path, and a
+    schedule of known length (one-cycle's ``total_steps``) that covers
+    ``epochs × len(train_loader)`` steps. A class label outside ``[0, classes)`` raises
+    a ``ValueError`` naming it. A NaN or infinite loss raises ``FloatingPointError``
+    naming the epoch and step. Any error during training (that one, Ctrl-C's
+    ``KeyboardInterrupt``, a failed checkpoint write) carries the history of the steps
+    done so far as its ``history`` attribute: ``err.history.step_loss``.
     """
     _check_model_loader(model, train_loader)
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -427,17 +759,33 @@ def fit(
         raise ValueError("resume=True needs a checkpoint path")
     if test_loader is not None:
         _check_model_loader(model, test_loader)
-    device, channels_last = _resolve(model, device, channels_last)
+    _check_owns(model, optimizer)
+    device, channels_last = _settings(device, channels_last)
+    payload, start, done = None, 0, scheduler.last_epoch if scheduler is not None else 0
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        _check_writable(checkpoint)
+        if resume and checkpoint.is_file():
+            payload = _read_checkpoint(checkpoint)
+            _check_fits(payload, checkpoint, model, optimizer, scheduler)
+            start = int(payload["epoch"])
+            done = payload["scheduler"]["last_epoch"] if scheduler is not None else 0
+            if start >= epochs:
+                raise ValueError(f"the checkpoint is already at epoch {start} of the {epochs} asked for")
+        elif resume:
+            _check_unused(optimizer, scheduler, checkpoint)
+    steps = len(train_loader)
+    _check_schedule_length(scheduler, done, (epochs - start) * steps)
+
+    # Every check passed: from here on the model changes.
+    _move(model, device, channels_last)
     dtype = _amp_dtype(device, amp)
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-
-    history, start = History(), 0
-    if resume and Path(checkpoint).is_file():  # type: ignore[arg-type]
-        start, history = load_checkpoint(checkpoint, model, optimizer, scheduler, train_loader)  # type: ignore[arg-type]
-        if start >= epochs:
-            raise ValueError(f"the checkpoint is already at epoch {start} of the {epochs} asked for")
-    steps = len(train_loader)
+    history = History()
+    if payload is not None:
+        history = History(**payload["history"])
+        _load_all_or_nothing(payload, checkpoint, model, optimizer, scheduler, train_loader, True)
     clock = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     bar = tqdm(total=epochs * steps, initial=start * steps, desc=desc, disable=not progress,
                unit="step", dynamic_ncols=True)  # fmt: skip
@@ -445,10 +793,11 @@ def fit(
     try:
         for epoch in range(start + 1, epochs + 1):
             loss_sum, correct, seen = 0.0, 0, 0
-            for step, (x, y) in enumerate(train_loader, start=1):
-                x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
+            for step, (x, labels) in enumerate(train_loader, start=1):
+                x, y = _to_device(x, device, channels_last), labels.to(device, non_blocking=True)
                 with _autocast(device, dtype):
                     out = model(x)
+                    _check_labels(labels, out, f"in epoch {epoch}, step {step}")
                     loss = loss_fn(out, y)
                 value = float(loss.detach())
                 if not math.isfinite(value):
@@ -487,6 +836,9 @@ def fit(
             bar.set_postfix(epoch=epoch, loss=f"{loss_sum / seen:.3f}", test_acc=f"{test_acc:.3f}")
             if checkpoint is not None:
                 save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, history, train_loader)
+    except BaseException as err:
+        err.history = history  # the steps done are not lost with the run (see the docstring)
+        raise
     finally:
         bar.close()
     return history

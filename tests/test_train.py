@@ -197,3 +197,160 @@ def test_fit_and_helpers_reject_bad_arguments(digits):
         one_cycle(optimizer, total_steps=4, warmup=0.25)
     with pytest.raises(FileNotFoundError):
         load_checkpoint("/nonexistent/checkpoint.pt", model)
+
+
+def state_of(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def same_state(model: nn.Module, state: dict[str, torch.Tensor]) -> bool:
+    return all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+
+
+def test_an_unusable_device_is_refused_before_the_model_is_touched(digits):
+    model, optimizer, _ = make_run(digits, epochs=1)
+    before = state_of(model)
+    bad = ["meta", "gpu", "cuda:99"] + ([] if torch.cuda.is_available() else ["cuda"])
+    calls = {
+        "fit": lambda device: fit(model, optimizer, digits.train, epochs=1, device=device, progress=False),
+        "evaluate": lambda device: evaluate(model, digits.test, device=device),
+        "predict": lambda device: predict(model, digits.test, device=device),
+    }
+    for name, call in calls.items():
+        for device in bad:
+            with pytest.raises(ValueError, match="device") as err:
+                call(device)
+            assert repr(device) in str(err.value) or device in str(err.value), (name, device)
+        with pytest.raises(TypeError, match="device"):
+            call(1.5)
+    assert same_state(model, before) and next(model.parameters()).device.type == "cpu"
+
+
+def test_an_optimizer_of_another_models_parameters_is_refused(digits):
+    model, _, _ = make_run(digits, epochs=1)
+    other = TinyNet()
+    before = state_of(model)
+    with pytest.raises(ValueError, match="not parameters of the model"):
+        fit(model, momentum_sgd(other.parameters(), lr=0.1, beta=0.9), digits.train, device="cpu",
+            progress=False)  # fmt: skip
+    assert same_state(model, before)
+    # A subset of the model's own parameters (fine-tuning the head) is fine.
+    fit(model, momentum_sgd(model.fc.parameters(), lr=0.1, beta=0.9), digits.train, device="cpu",
+        progress=False)  # fmt: skip
+
+
+def test_resume_without_a_checkpoint_refuses_objects_that_already_trained(digits, tmp_path):
+    path = tmp_path / "never-written.pt"
+
+    def interrupt_at_step_3():
+        calls = {"n": 0}
+
+        def loss_fn(out, y):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise KeyboardInterrupt("simulated Ctrl-C before the first checkpoint")
+            return nn.functional.cross_entropy(out, y)
+
+        return loss_fn
+
+    for with_scheduler in (True, False):
+        model, optimizer, scheduler = make_run(digits, epochs=2)
+        scheduler = scheduler if with_scheduler else None
+        with pytest.raises(KeyboardInterrupt):
+            fit(model, optimizer, digits.train, None, 2, scheduler, loss_fn=interrupt_at_step_3(),
+                device="cpu", checkpoint=path, progress=False)  # fmt: skip
+        assert not path.exists()
+        before = state_of(model)
+        with pytest.raises(ValueError, match="no checkpoint") as err:
+            fit(model, optimizer, digits.train, None, 2, scheduler, device="cpu", checkpoint=path,
+                resume=True, progress=False)  # fmt: skip
+        assert ("stepped" if with_scheduler else "optimizer") in str(err.value)
+        assert same_state(model, before)
+    # New objects: resume=True without a checkpoint is simply a new run.
+    model, optimizer, scheduler = make_run(digits, epochs=1)
+    fresh = fit(model, optimizer, digits.train, None, 1, scheduler, device="cpu", checkpoint=path,
+                resume=True, progress=False)  # fmt: skip
+    assert fresh.epoch == [1] and len(fresh.step_loss) == 4 and path.is_file()
+
+
+def test_resume_refuses_an_optimizer_set_up_differently_from_the_saved_run(digits, tmp_path):
+    path = tmp_path / "run.pt"
+    torch.manual_seed(0)
+    model = TinyNet()
+    fit(model, momentum_sgd(model.parameters(), lr=0.2, beta=0.9), digits.train, None, 1,
+        device="cpu", checkpoint=path, progress=False)  # fmt: skip
+    before = state_of(model)
+    with pytest.raises(ValueError, match=r"lr .*0\.05.*0\.02"):
+        fit(model, momentum_sgd(model.parameters(), lr=0.5, beta=0.9), digits.train, None, 2,
+            device="cpu", checkpoint=path, resume=True, progress=False)  # fmt: skip
+    assert same_state(model, before)
+    # A run that had a scheduler resumes only with one, and the other way round.
+    model, optimizer, scheduler = make_run(digits, epochs=2)
+    with pytest.raises(ValueError, match="without a scheduler"):
+        fit(model, optimizer, digits.train, None, 2, scheduler, device="cpu", checkpoint=path,
+            resume=True, progress=False)  # fmt: skip
+
+
+def test_one_cycle_refuses_divisors_that_make_no_schedule():
+    optimizer = momentum_sgd([torch.zeros(1, requires_grad=True)], lr=0.1, beta=0.9)
+    for bad in (-5, 0, 0.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="start_div"):
+            one_cycle(optimizer, total_steps=100, start_div=bad)
+        with pytest.raises(ValueError, match="final_div"):
+            one_cycle(optimizer, total_steps=100, final_div=bad)
+    with pytest.raises(TypeError, match="start_div"):
+        one_cycle(optimizer, total_steps=100, start_div="25")
+    with pytest.raises(TypeError, match="optimizer"):
+        one_cycle("sgd", total_steps=100)
+    one_cycle(optimizer, total_steps=100, start_div=1, final_div=1)  # a flat start is allowed
+
+
+def test_a_schedule_shorter_than_the_run_is_refused_before_training(digits):
+    model, optimizer, _ = make_run(digits, epochs=2)
+    scheduler = one_cycle(optimizer, total_steps=len(digits.train), warmup=0.5)  # one epoch
+    before = state_of(model)
+    with pytest.raises(ValueError, match=r"4 steps.*8"):
+        fit(model, optimizer, digits.train, None, 2, scheduler, device="cpu", progress=False)
+    assert same_state(model, before) and scheduler.last_epoch == 0
+
+
+def test_an_error_during_training_carries_the_history_of_the_steps_done(digits):
+    model, optimizer, _ = make_run(digits, epochs=2)
+    calls = {"n": 0}
+
+    def loss_fn(out, y):
+        calls["n"] += 1
+        loss = nn.functional.cross_entropy(out, y)
+        return loss * float("nan") if calls["n"] == 6 else loss  # epoch 2, step 2
+
+    with pytest.raises(FloatingPointError) as err:
+        fit(model, optimizer, digits.train, None, 2, loss_fn=loss_fn, device="cpu", progress=False)
+    history = err.value.history
+    assert isinstance(history, History) and history.epoch == [1]
+    assert len(history.step_loss) == len(history.lr) == 5 and all(map(math.isfinite, history.step_loss))
+
+
+def test_labels_out_of_range_are_named_with_the_number_of_classes():
+    images = torch.randn(8, 3, 8, 8)
+    labels = torch.tensor([0, 1, 2, 3, 4, 5, 12, 6])
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, labels), batch_size=4)
+    torch.manual_seed(0)
+    model = TinyNet()
+    optimizer = momentum_sgd(model.parameters(), lr=0.1, beta=0.9)
+    with pytest.raises(ValueError, match=r"label 12 .*10 outputs.*\[0, 9\]"):
+        fit(model, optimizer, loader, epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match=r"label 12 .*10 outputs"):
+        evaluate(model, loader, device="cpu")
+
+
+def test_an_unusable_checkpoint_path_is_refused_before_training(digits, tmp_path):
+    model, optimizer, _ = make_run(digits, epochs=1)
+    before = state_of(model)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for path in (tmp_path, blocker / "run.pt"):
+        with pytest.raises(ValueError, match="checkpoint") as err:
+            fit(model, optimizer, digits.train, None, 1, device="cpu", checkpoint=path, progress=False)
+        assert str(path) in str(err.value)
+    assert same_state(model, before) and not optimizer.state
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
