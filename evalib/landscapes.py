@@ -121,7 +121,11 @@ class Landscape:
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """``X, Y, Z`` arrays of shape ``(n, n)`` over ``bounds``, for ``contour(X, Y, Z)``."""
         n = integer("n", n, 2)
-        (x0, x1), (y0, y1) = bounds if bounds is not None else self.bounds
+        if bounds is None:
+            bounds = self.bounds
+        elif len(bounds) != 2:
+            raise ValueError(f"bounds must be ((xmin, xmax), (ymin, ymax)), got {bounds!r}")
+        (x0, x1), (y0, y1) = _pair("bounds[0]", bounds[0]), _pair("bounds[1]", bounds[1])
         X, Y = np.meshgrid(np.linspace(x0, x1, int(n)), np.linspace(y0, y1, int(n)))
         Z = np.asarray(self._value(X, Y), dtype=np.float64)
         return X, Y, Z

@@ -74,8 +74,13 @@ def per_example_gradients(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not (torch.is_tensor(x) and torch.is_tensor(y)) or len(x) != len(y) or len(x) == 0:
-        raise ValueError("x and y must be tensors with the same, non-zero number of rows")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    for name, value in (("x", x), ("y", y)):
+        if not torch.is_tensor(value) or value.ndim == 0:
+            raise TypeError(f"{name} must be a torch tensor with one row per example, got {type(value).__name__}")
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must have the same, non-zero number of rows, got {len(x)} and {len(y)}")
     updating = [
         name
         for name, m in model.named_modules()

@@ -17,6 +17,13 @@ takes the eigenvalues only.
 A *rate* is the factor by which the error shrinks per step in the long run: the
 error after ``k`` steps behaves like ``rate**k`` (times a polynomial in ``k`` when
 ``R`` has a repeated eigenvalue). A rate below 1 means convergence.
+
+Inputs follow one rule (``evalib._checks``): numbers and arrays of numbers may be
+Python or NumPy values or torch tensors (read as their values); complex, boolean and
+non-numeric inputs raise a ``TypeError`` naming the argument, non-finite ones a
+``ValueError``. Any positive float eigenvalue works: where an answer (such as
+``lr·λ`` or an optimal step) is beyond the float range, a ``ValueError`` says so and
+names the arguments, instead of a NaN.
 """
 
 from __future__ import annotations
@@ -273,7 +280,7 @@ def run_momentum(
     z = np.zeros_like(w)
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(1, n + 1):
-            z = b * z + np.asarray(grad(w), dtype=np.float64)
+            z = b * z + real_array("grad(w)", grad(w), finite=False)
             w = w - alpha * z
             path[k] = w
     return path

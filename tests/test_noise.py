@@ -234,3 +234,13 @@ def test_per_example_gradients_refuse_batch_norm_in_train_mode_clearly(resnet):
     with pytest.raises(ValueError, match=r"model\.eval\(\)"):
         per_example_gradients(model, nn.CrossEntropyLoss(), x, y)
     assert model.activations is None and model.gradients is None and model.training
+
+
+def test_per_example_gradients_name_the_wrong_argument():
+    model, loss_fn = nn.Linear(3, 2), nn.CrossEntropyLoss()
+    with pytest.raises(TypeError, match="x must be a torch tensor"):
+        per_example_gradients(model, loss_fn, np.zeros((2, 3)), torch.zeros(2, dtype=torch.long))
+    with pytest.raises(TypeError, match="loss_fn"):
+        per_example_gradients(model, "cross-entropy", torch.zeros(2, 3), torch.zeros(2, dtype=torch.long))
+    with pytest.raises(ValueError, match="same, non-zero number of rows, got 0 and 0"):
+        per_example_gradients(model, loss_fn, torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))
