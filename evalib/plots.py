@@ -134,30 +134,46 @@ def plot_paths(
     markers: bool = True,
     n: int = 200,
     levels: int = 25,
+    styles: "dict[str, dict] | None" = None,
 ) -> Axes:
     """The figure every trajectory in the book uses: contours plus iterate paths.
 
     ``paths`` maps a legend label to an array of iterates of shape ``(steps+1, 2)``
     (``evalib.theory.run_momentum`` or ``evalib.optim.trajectory`` return these).
     Iterates outside the plot window are clipped; ``nan``/``inf`` (a diverged run)
-    end the line.
+    end the line. ``styles`` optionally maps a label to matplotlib line keywords
+    (e.g. ``{"GD": {"color": PALETTE["black"], "linestyle": "--"}}``) that replace
+    the palette's colour for that path.
     """
     import numpy as np
 
     if not isinstance(paths, dict) or not paths:
         raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
+    styles = _check_styles(styles, paths)
     plot_landscape(ax, landscape, n=n, levels=levels)
     for (name, path), color in zip(paths.items(), color_cycle(len(paths))):
         p = np.asarray(path, dtype=np.float64)
         if p.ndim != 2 or p.shape[1] != 2:
             raise ValueError(f"paths[{name!r}] must have shape (steps+1, 2), got {p.shape}")
-        ax.plot(p[:, 0], p[:, 1], color=color, linewidth=1.3,
-                marker="o" if markers else None, markersize=2.5, label=name)
+        kw = {"color": color, "linewidth": 1.3, **styles.get(name, {})}
+        ax.plot(p[:, 0], p[:, 1], marker="o" if markers else None, markersize=2.5, label=name, **kw)
     ax.plot(*np.asarray(next(iter(paths.values())))[0], marker="o", markersize=8,
             markerfacecolor="white", color=PALETTE["black"], linestyle="none", label="start")
     label(ax, title if title is not None else landscape.name, "$w_1$ (dimensionless)",
           "$w_2$ (dimensionless)", legend=True)
     return ax
+
+
+def _check_styles(styles, paths) -> dict:
+    """``styles`` as a dict of dicts whose keys are labels of ``paths``."""
+    if styles is None:
+        return {}
+    if not isinstance(styles, dict) or not all(isinstance(v, dict) for v in styles.values()):
+        raise TypeError("styles must be a dict {label: dict of line keywords}")
+    unknown = sorted(set(styles) - set(paths))
+    if unknown:
+        raise ValueError(f"styles names labels that are not in paths: {unknown}")
+    return styles
 
 
 def animate_paths(
@@ -168,11 +184,13 @@ def animate_paths(
     frames: int = 60,
     interval: int = 80,
     figsize: tuple[float, float] = (6.5, 4.5),
+    styles: "dict[str, dict] | None" = None,
 ):
     """A ``FuncAnimation`` of the iterates of ``paths`` moving over ``landscape``.
 
     Each frame shows the paths up to one step (``frames`` steps spread evenly over the
-    run); the step number is in the title. The figure is closed before returning, so
+    run); the step number is in the title. ``styles`` is passed to :func:`plot_paths`.
+    The figure is closed before returning, so
     ``IPython.display.HTML(anim.to_jshtml())`` shows the animation and no static copy.
     """
     import matplotlib.pyplot as plt
@@ -187,7 +205,7 @@ def animate_paths(
         raise ValueError(f"frames must be an int >= 2, got {frames!r}")
     shown = np.unique(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int))
     fig, ax = plt.subplots(figsize=figsize)
-    plot_paths(ax, landscape, {k: a[:1] for k, a in arrays.items()}, title=title)
+    plot_paths(ax, landscape, {k: a[:1] for k, a in arrays.items()}, title=title, styles=styles)
     lines = [line for line in ax.get_lines() if line.get_label() in arrays]
     heads = [ax.plot([], [], marker="o", markersize=7, color=line.get_color(), linestyle="none")[0]
              for line in lines]

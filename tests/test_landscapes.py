@@ -183,6 +183,32 @@ def test_plot_paths_draws_every_path_and_marks_the_minimum() -> None:
     plt.close("all")
 
 
+def test_plot_paths_styles_replace_the_palette_colour_of_named_paths() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from evalib import plots
+    from evalib.theory import run_gd
+
+    paths = {"GD": run_gd(ravine.grad, ravine.start, 0.09, 5), "other": run_gd(ravine.grad, ravine.start, 0.05, 5)}
+    fig, ax = plt.subplots()
+    plots.plot_paths(ax, ravine, paths, styles={"GD": {"color": plots.PALETTE["black"], "linestyle": "--"}})
+    lines = {li.get_label(): li for li in ax.get_lines()}
+    assert to_hex(lines["GD"].get_color()) == plots.PALETTE["black"].lower() and lines["GD"].get_linestyle() == "--"
+    assert to_hex(lines["other"].get_color()) == plots.COLORS[1].lower()
+    with pytest.raises(ValueError, match="not in paths"):
+        plots.plot_paths(ax, ravine, paths, styles={"Adam": {"color": "red"}})
+    with pytest.raises(TypeError, match="styles must"):
+        plots.plot_paths(ax, ravine, paths, styles={"GD": "red"})
+    anim = plots.animate_paths(ravine, paths, frames=3, styles={"GD": {"color": plots.PALETTE["black"]}})
+    line = next(li for li in anim._fig.axes[0].get_lines() if li.get_label() == "GD")
+    assert to_hex(line.get_color()) == plots.PALETTE["black"].lower()
+    plt.close("all")
+
+
 def test_animate_paths_ends_on_the_last_iterate() -> None:
     import matplotlib
 
