@@ -8,8 +8,10 @@ READY  := $(VENV)/.ready
 
 .PHONY: book test sync clean
 
+# --all: every page is read and every chapter executed again, so no number in the
+# book is left over from an earlier build.
 book: $(READY)
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/jupyter-book build . -W -n --keep-going --all
 
 test: $(READY)
 	$(BIN)/pytest

@@ -11,7 +11,8 @@ One module per idea, each explained by a chapter of the book:
 - ``evalib.cam``: Grad-CAM (and Grad-CAM++) on any model, and the pointing game.
 - ``evalib.data``: CIFAR-10 loaders with an offline digits fallback.
 - ``evalib.train``: training and evaluation loops with progress bars and checkpoints.
-- ``evalib.runtime``: the device to run on and the quick/full run profile.
+- ``evalib.sweep``: a momentum sweep: one run per setting, same start, same batches.
+- ``evalib.runtime``: the device, the quick/full run profile and the CPU threads.
 - ``evalib.plots``: the book's figure style and its landscape and CAM plots.
 """
 

@@ -51,3 +51,24 @@ def test_seed_everything_makes_torch_and_numpy_repeat():
 def test_seed_everything_rejects_bad_seeds(seed):
     with pytest.raises(ValueError, match="seed"):
         runtime.seed_everything(seed)
+
+
+def test_cpu_threads_is_half_the_usable_cores_and_at_least_one(monkeypatch):
+    for cores, expected in ((1, 1), (2, 1), (3, 1), (8, 4)):
+        monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)), raising=False)
+        assert runtime.cpu_threads() == expected
+
+
+def test_set_threads_sets_torch_and_returns_the_count():
+    before = torch.get_num_threads()
+    try:
+        assert runtime.set_threads(1) == 1 and torch.get_num_threads() == 1
+        assert runtime.set_threads() == runtime.cpu_threads() == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError)])
+def test_set_threads_refuses_bad_counts(threads, error):
+    with pytest.raises(error, match="threads"):
+        runtime.set_threads(threads)

@@ -1,0 +1,179 @@
+"""A momentum sweep: one short run per setting, from the same start on the same batches.
+
+"Training it with momentum" compares momentum coefficients on the trained network.
+For the comparison to say something about β and nothing else, every run must start
+from the same weights, see the same batches in the same order with the same random
+augmentation, and differ only in its optimizer. :func:`momentum_sweep` arranges that;
+each run is plain :func:`evalib.train.fit` with ``torch.optim.SGD``, so a setting is
+PyTorch's own ``(momentum β, lr α)`` and its effective rate ``α/(1 − β)`` is the step
+that a steady gradient settles to (the chapter on SGD with momentum and Nesterov).
+:func:`largest_curvature` measures the sharpest direction of a loss, which decides
+which settings are stable: the heavy ball needs ``αλ < 2 + 2β`` along every
+direction of curvature ``λ`` (the heavy-ball chapter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+
+from evalib._checks import finite_real, integer, unit_interval
+from evalib.models import ResNet18
+from evalib.train import History, fit
+
+__all__ = ["classifier_inputs", "largest_curvature", "momentum_sweep"]
+
+
+def momentum_sweep(
+    make_model: Callable[[], nn.Module],
+    settings: Sequence[tuple[str, float, float]],
+    train_set: Dataset,
+    *,
+    steps: int,
+    batch_size: int,
+    test_loader: DataLoader | None = None,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, History]:
+    """Train ``make_model()`` once per ``(name, beta, lr)`` of ``settings``; return the
+    histories by name.
+
+    Each run takes ``steps`` steps of ``torch.optim.SGD(lr=lr, momentum=beta,
+    weight_decay=weight_decay)`` on batches of ``batch_size`` drawn from ``train_set``
+    in one order fixed by ``seed``; the global torch generator is reseeded with
+    ``seed`` before every run, so random augmentation repeats too. The learning rate
+    is constant: the runs differ in their optimizer and nothing else, as long as
+    ``make_model`` returns the same weights on every call. ``test_loader`` (optional)
+    measures test accuracy at the end of each run.
+
+    :raises TypeError: for a ``make_model`` that is not callable or a setting that is
+        not a ``(str, number, number)`` triple.
+    :raises ValueError: for empty ``settings`` or a repeated name, a ``beta`` outside
+        ``[0, 1)``, a non-positive ``lr``, or an empty ``train_set``.
+    """
+    if not callable(make_model):
+        raise TypeError(f"make_model must be a callable returning a model, got {type(make_model).__name__}")
+    steps = integer("steps", steps, 1)
+    batch_size = integer("batch_size", batch_size, 1)
+    seed = integer("seed", seed, 0)
+    weight_decay = finite_real("weight_decay", weight_decay)
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    runs = _check_settings(settings)
+    n = len(train_set)  # type: ignore[arg-type]
+    if n == 0:
+        raise ValueError("train_set is empty: a sweep needs images to train on")
+
+    # One fixed sequence of steps × batch_size images: whole shuffles, then a part of one.
+    generator = torch.Generator().manual_seed(seed)
+    needed = steps * batch_size
+    order = torch.cat([torch.randperm(n, generator=generator) for _ in range(-(-needed // n))])
+    batches = DataLoader(Subset(train_set, order[:needed].tolist()), batch_size=batch_size)
+
+    histories: dict[str, History] = {}
+    for name, beta, lr in runs:
+        model = make_model()
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=beta, weight_decay=weight_decay)
+        torch.manual_seed(seed)  # the same augmentation in every run
+        histories[name] = fit(model, optimizer, batches, test_loader, epochs=1,
+                              progress=progress, desc=name)  # fmt: skip
+    return histories
+
+
+def _check_settings(settings: Any) -> list[tuple[str, float, float]]:
+    """``settings`` as a list of ``(name, beta, lr)`` with distinct names."""
+    if isinstance(settings, (str, bytes)) or not isinstance(settings, Sequence):
+        raise TypeError(f"settings must be a sequence of (name, beta, lr), got {type(settings).__name__}")
+    if not settings:
+        raise ValueError("settings is empty: give at least one (name, beta, lr)")
+    runs = []
+    for i, setting in enumerate(settings):
+        if not isinstance(setting, Sequence) or isinstance(setting, str) or len(setting) != 3:
+            raise TypeError(f"settings[{i}] must be a (name, beta, lr) triple, got {setting!r}")
+        name, beta, lr = setting
+        if not isinstance(name, str):
+            raise TypeError(f"settings[{i}]: the name must be a str, got {type(name).__name__}")
+        beta = unit_interval(f"settings[{i}] beta", beta)
+        lr = finite_real(f"settings[{i}] lr", lr)
+        if lr <= 0:
+            raise ValueError(f"settings[{i}] lr must be positive, got {lr}")
+        runs.append((name, beta, lr))
+    names = [name for name, _, _ in runs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"settings repeat a name: {names}; every run needs its own")
+    return runs
+
+
+def largest_curvature(
+    loss: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], iterations: int = 50
+) -> float:
+    """The largest eigenvalue λ_max of the Hessian of ``loss()`` at ``params``.
+
+    Power iteration on Hessian-vector products: ``v ← Hv/‖Hv‖`` from a random ``v``
+    (seeded, so the answer repeats), where ``Hv`` is the gradient of ``∇loss·v``
+    (Pearlmutter's trick: the Hessian itself is never formed). It converges to the
+    eigenvalue of largest magnitude, which is λ_max for a convex loss such as the
+    cross-entropy of a linear classifier; ``iterations`` bounds the work.
+
+    :raises TypeError: for a ``loss`` that is not callable or ``params`` that are not
+        tensors.
+    :raises ValueError: for ``params`` without ``requires_grad`` or a loss that is not
+        a finite scalar.
+    """
+    if not callable(loss):
+        raise TypeError(f"loss must be a callable returning a scalar tensor, got {type(loss).__name__}")
+    params = list(params)
+    if not params or not all(isinstance(p, torch.Tensor) for p in params):
+        raise TypeError("params must be a non-empty sequence of tensors")
+    if not all(p.requires_grad for p in params):
+        raise ValueError("every tensor in params must have requires_grad=True")
+    iterations = integer("iterations", iterations, 1)
+    value = loss()
+    if not isinstance(value, torch.Tensor) or value.numel() != 1 or not torch.isfinite(value):
+        raise ValueError(f"loss() must return a finite scalar tensor, got {value!r}")
+    generator = torch.Generator().manual_seed(0)
+    v = [torch.randn(p.shape, generator=generator).to(p) for p in params]
+    start = torch.sqrt(sum((u.double() ** 2).sum() for u in v))
+    v = [u / start.to(u.dtype) for u in v]
+    eigenvalue = 0.0
+    grads = torch.autograd.grad(value, params, create_graph=True)
+    for _ in range(iterations):
+        hv = torch.autograd.grad(grads, params, v, retain_graph=True)
+        norm = torch.sqrt(sum((h.double() ** 2).sum() for h in hv))
+        if norm == 0:
+            return 0.0  # v lies in the Hessian's null space: the loss is flat there
+        eigenvalue = float(sum((h.double() * u.double()).sum() for h, u in zip(hv, v)))
+        v = [h / norm.to(h.dtype) for h in hv]
+    return eigenvalue
+
+
+def classifier_inputs(
+    model: ResNet18, dataset: Dataset, *, device: torch.device | str = "cpu", batch_size: int = 256
+) -> TensorDataset:
+    """What ``model``'s classifier sees for every image of ``dataset``, with its label.
+
+    For the ResNet-18 of :mod:`evalib.models` that is the ``layer4`` output, max-pooled
+    per channel: ``model.linear`` applied to these vectors gives ``model(x)``. The model
+    runs in eval mode without gradients (and is left in eval mode); the features come
+    back on the CPU as a ``TensorDataset(features, labels)``, so a sweep can train a
+    fresh classifier on them without running the network again.
+    """
+    if not isinstance(model, ResNet18):
+        raise TypeError(f"model must be an evalib.models.ResNet18, got {type(model).__name__}")
+    batch_size = integer("batch_size", batch_size, 1)
+    if len(dataset) == 0:  # type: ignore[arg-type]
+        raise ValueError("dataset is empty: there are no images to compute features for")
+    model.eval()
+    features, labels = [], []
+    with torch.no_grad():
+        for x, y in DataLoader(dataset, batch_size=batch_size):
+            out = model.features(x.to(device))
+            features.append(F.adaptive_max_pool2d(out, 1).flatten(1).cpu())
+            labels.append(torch.as_tensor(y))
+    return TensorDataset(torch.cat(features), torch.cat(labels))
