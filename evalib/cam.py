@@ -1,6 +1,6 @@
 """Grad-CAM: where in the image did the network look for a class?
 
-Chapter 6, "The hooked ResNet-18", derives it step by step; chapter 7 applies it to
+"The hooked ResNet-18" derives it step by step; "Training it with momentum" applies it to
 the trained network. For a class ``c`` with score ``y_c`` (the logit) and the ``K``
 feature maps ``A^k`` (each ``h × w``) of a convolutional layer, Grad-CAM
 (Selvaraju et al. 2017) weighs each map by the spatial mean of its gradient and keeps
@@ -258,7 +258,7 @@ class GradCAMPlusPlus(GradCAM):
 
 
 # ----------------------------------------------------------------------------------
-# Scoring a map: the pointing game (chapter 7)
+# Scoring a map: the pointing game ("Training it with momentum")
 # ----------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ or ``None``), ``stationary_point`` and a closed-form gradient ``grad(w)``.
 - :class:`Quadratic`: ``f(w) = ½ (w−c)ᵀ A (w−c)``, the model of chapters 1 and 2
   ("Gradient descent and pathological curvature", "Momentum: the heavy ball").
 - ``ravine``: an ill-conditioned, rotated :class:`Quadratic` (chapters 1, 2 and 5).
-- ``rosenbrock``, ``beale``, ``saddle``: the classic non-convex tests of chapter 5
+- ``rosenbrock``, ``beale``, ``saddle``: the classic non-convex tests of "Why momentum really works"
   ("Why momentum really works").
 """
 
@@ -145,7 +145,8 @@ class Quadratic(Landscape):
     minimiser is ``c``; the condition number is ``κ = λmax / λmin``.
 
     In eigen-coordinates ``x = Qᵀ(w − c)`` the function separates into
-    ``f = ½ Σ λ_i x_i²``: this is the change of basis of chapter 1.
+    ``f = ½ Σ λ_i x_i²``: this is the change of basis of "Gradient descent and
+    pathological curvature".
     """
 
     def __init__(
@@ -218,7 +219,7 @@ class Rosenbrock(Landscape):
     """Rosenbrock's banana valley ``f = (a − x)² + b (y − x²)²``, minimum 0 at ``(a, a²)``.
 
     The minimiser sits at the bottom of a long, curved, flat-floored valley: easy to
-    reach, slow to follow (chapter 5).
+    reach, slow to follow ("Why momentum really works").
     """
 
     log_scale = True
@@ -245,7 +246,7 @@ class Beale(Landscape):
     """Beale's function ``Σ_{i=1..3} (c_i − x + x yⁱ)²`` with ``c = (1.5, 2.25, 2.625)``.
 
     Minimum 0 at ``(3, 0.5)``, in a narrow curved basin between steep walls and flat
-    plateaus (chapter 5).
+    plateaus ("Why momentum really works").
     """
 
     log_scale = True

@@ -1,6 +1,6 @@
 """The CIFAR ResNet-18 of the book, with a gradient hook on its last conv stage.
 
-Chapter 6, "The hooked ResNet-18", explains every part; chapter 7 trains it. The
+"The hooked ResNet-18" explains every part; "Training it with momentum" trains it. The
 network is the CIFAR variant of He et al. (2016) as written in kuangliu/pytorch-cifar:
 a 3×3 stride-1 stem without max-pooling, four stages of two ``BasicBlock``s each
 (widths ``w, 2w, 4w, 8w`` with ``w = width``, stride 2 at the start of stages 2-4),

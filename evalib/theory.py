@@ -6,10 +6,10 @@ condition number. In the eigenbasis of ``A`` every method studied here splits in
 ``n`` independent one-dimensional problems, one per eigenvalue, so everything below
 takes the eigenvalues only.
 
-- Gradient descent ``w ← w − α∇f(w)`` (chapter 1, "Gradient descent and pathological
+- Gradient descent ``w ← w − α∇f(w)`` ("Gradient descent and pathological
   curvature"): the error along eigenvector ``i`` is multiplied by ``1 − αλ_i`` at
   every step, so the rate is ``max_i |1 − αλ_i|``.
-- Momentum, the heavy ball ``z ← βz + ∇f(w)``, ``w ← w − αz`` (chapter 2, "Momentum:
+- Momentum, the heavy ball ``z ← βz + ∇f(w)``, ``w ← w − αz`` ("Momentum:
   the heavy ball", after Polyak 1964 and Goh 2017): along eigenvector ``i`` the pair
   ``(z, x)`` is multiplied by the 2×2 matrix ``R = [[β, λ], [−αβ, 1 − αλ]]``, and the
   rate is the largest spectral radius of these matrices.
@@ -112,7 +112,8 @@ def gd_rate(lr: float, eigvals: ArrayLike) -> float:
     """Rate of gradient descent with step ``lr``: ``max_i |1 − lr·λ_i|``.
 
     Along eigenvector ``i`` the error obeys ``x_i^{k+1} = (1 − αλ_i) x_i^k``, so
-    ``x_i^k = (1 − αλ_i)^k x_i^0``; it shrinks iff ``0 < αλ_i < 2`` (chapter 1).
+    ``x_i^k = (1 − αλ_i)^k x_i^0``; it shrinks iff ``0 < αλ_i < 2``
+    ("Gradient descent and pathological curvature").
     """
     alpha, lam = _lr(lr), _eigvals(eigvals)
     return float(np.max(np.abs(1.0 - _h(alpha, lam))))
@@ -122,7 +123,8 @@ def optimal_gd(eigvals: ArrayLike) -> tuple[float, float]:
     """The step size that minimises :func:`gd_rate`, and that rate.
 
     ``α* = 2 / (λ_1 + λ_n)`` balances the slowest and the fastest direction,
-    ``1 − α*λ_1 = −(1 − α*λ_n)``, giving the rate ``(κ − 1) / (κ + 1)`` (chapter 1).
+    ``1 − α*λ_1 = −(1 − α*λ_n)``, giving the rate ``(κ − 1) / (κ + 1)``
+    ("Gradient descent and pathological curvature").
     Any positive float eigenvalues work (the rate is computed without forming ``κ``)
     as long as ``α*`` is a float: ``λ_1 + λ_n`` must exceed ``2 / 1.8e308 ≈ 1.1e-308``,
     else a ValueError says so.
@@ -143,7 +145,8 @@ def gd_error(lr: float, eigvals: ArrayLike, x0: ArrayLike, steps: int) -> NDArra
     """The closed form ``x_i^k = (1 − αλ_i)^k x_i^0`` for ``k = 0..steps``.
 
     Returns an array of shape ``(steps + 1, n)``: row ``k`` holds the error's
-    eigen-coordinates after ``k`` steps of gradient descent (chapter 1).
+    eigen-coordinates after ``k`` steps of gradient descent
+    ("Gradient descent and pathological curvature").
     """
     alpha, lam = _lr(lr), _eigvals(eigvals)
     x0 = real_array("x0", x0)
@@ -164,7 +167,7 @@ def momentum_matrix(lr: float, beta: float, eigval: float) -> NDArray[np.float64
 
     With ``z ← βz + λx`` and ``x ← x − αz`` (``x`` the error, ``λx`` its gradient),
     ``(z, x)`` after a step is ``R @ (z, x)`` with ``R = [[β, λ], [−αβ, 1 − αλ]]``
-    (chapter 2). Its eigenvalues are :func:`momentum_roots`.
+    ("Momentum: the heavy ball"). Its eigenvalues are :func:`momentum_roots`.
     """
     alpha, b = _lr(lr), _beta(beta)
     lam = _eigvals(eigval, "eigval")
@@ -179,7 +182,8 @@ def momentum_roots(h: ArrayLike, beta: ArrayLike) -> NDArray[np.complex128]:
 
     They solve ``μ² − (1 + β − h) μ + β = 0``:
     ``μ = ((1 + β − h) ± √((1 + β − h)² − 4β)) / 2``. They are complex, with
-    ``|μ| = √β``, when ``(1 − √h)² < β < (1 + √h)²``, real otherwise (chapter 2).
+    ``|μ| = √β``, when ``(1 − √h)² < β < (1 + √h)²``, real otherwise
+    ("Momentum: the heavy ball").
     Returns a complex array of shape ``broadcast(h, β).shape + (2,)``, larger modulus
     first. Accepts any finite real ``h`` and ``β`` so the whole ``(h, β)`` plane can be
     drawn; a ValueError says when a root's modulus is beyond the float range.
@@ -215,14 +219,15 @@ def momentum_rate(lr: float, beta: float, eigvals: ArrayLike) -> float:
     """Rate of the heavy ball: ``max_i ρ(R_i)``, the largest spectral radius.
 
     ``β = 0`` gives :func:`gd_rate`. The rate is below 1 for every eigenvalue iff
-    ``0 < αλ_i < 2 + 2β`` (chapter 2).
+    ``0 < αλ_i < 2 + 2β`` ("Momentum: the heavy ball").
     """
     alpha, b, lam = _lr(lr), _beta(beta), _eigvals(eigvals)
     return float(np.max(np.abs(momentum_roots(_h(alpha, lam), b))))
 
 
 def critical_beta(lr: float, eigval: float) -> float:
-    """The critically damped ``β = (1 − √(αλ))²`` of one direction (chapter 2).
+    """The critically damped ``β = (1 − √(αλ))²`` of one direction
+        ("Momentum: the heavy ball").
 
     It is the smallest ``β`` for which the roots of ``R`` are complex (for
     ``αλ ≤ 1``) and the one at which the two roots meet; for ``αλ ≤ 1`` it gives
@@ -240,7 +245,7 @@ def optimal_momentum(eigvals: ArrayLike) -> tuple[float, float, float]:
 
     ``α* = (2 / (√λ_1 + √λ_n))²``, ``β* = ((√κ − 1) / (√κ + 1))²``, rate
     ``√β* = (√κ − 1) / (√κ + 1)``: the square root of ``κ`` replaces the ``κ`` of
-    :func:`optimal_gd` (Polyak 1964; chapter 2). The rate is computed as
+    :func:`optimal_gd` (Polyak 1964; "Momentum: the heavy ball"). The rate is computed as
     ``(√λ_n − √λ_1) / (√λ_n + √λ_1)``, so any positive float eigenvalues work as long
     as ``α*`` is a float (``√λ_1 + √λ_n`` above about ``1.5e-154``), else a ValueError
     says so. For ``κ`` beyond about ``1e32`` the rate and ``β*`` round to 1.
@@ -269,7 +274,7 @@ def run_momentum(
     ``grad`` maps a float64 array of the shape of ``w0`` to the gradient there. Returns
     the ``steps + 1`` iterates ``w_0, …, w_steps`` stacked (shape ``(steps+1,) +
     w0.shape``). Iterates that overflow become ``inf``/``nan`` rather than raising, so
-    divergent settings can be shown (chapter 2).
+    divergent settings can be shown ("Momentum: the heavy ball").
     """
     alpha, b, n = _lr(lr), _beta(beta), _steps(steps)
     w = real_array("w0", w0)

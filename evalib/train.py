@@ -18,8 +18,9 @@ loss and accuracy on a loader. What the loop adds to the textbook version:
   parameters, the checkpoint folder is writable, a schedule is long enough for the run.
 
 :func:`momentum_sgd` and :func:`one_cycle` build the optimizer and schedule the chapter
-uses: SGD with momentum ``beta`` at a fixed *effective* learning rate (chapter 4's EWMA
-form), and a one-cycle learning rate (warm-up, then annealing; Smith and Topin 2019).
+uses: SGD with momentum ``beta`` at a fixed *effective* learning rate (the EWMA form of
+"SGD with momentum and Nesterov"), and a one-cycle learning rate (warm-up, then
+annealing; Smith and Topin 2019).
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def momentum_sgd(
     nesterov: bool = False,
     weight_decay: float = 0.0,
 ) -> torch.optim.SGD:
-    """SGD with momentum ``beta`` at the *effective* learning rate ``lr`` (chapter 4).
+    """SGD with momentum ``beta`` at the *effective* learning rate ``lr`` ("SGD with
+    momentum and Nesterov").
 
     PyTorch's heavy ball ``v <- beta*v + g``, ``w <- w - alpha*v`` moves a steady
     gradient ``g`` by ``alpha*g/(1-beta)`` per step. This returns
