@@ -227,7 +227,7 @@ def momentum_rate(lr: float, beta: float, eigvals: ArrayLike) -> float:
 
 def critical_beta(lr: float, eigval: float) -> float:
     """The critically damped ``β = (1 − √(αλ))²`` of one direction
-        ("Momentum: the heavy ball").
+    ("Momentum: the heavy ball").
 
     It is the smallest ``β`` for which the roots of ``R`` are complex (for
     ``αλ ≤ 1``) and the one at which the two roots meet; for ``αλ ≤ 1`` it gives
