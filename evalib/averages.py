@@ -11,6 +11,7 @@ raises a ``TypeError``; empty, non-1-D or non-finite input a ``ValueError``.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.signal import convolve, lfilter

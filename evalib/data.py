@@ -25,9 +25,10 @@ import os
 import socket
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -37,6 +38,9 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision.transforms import v2
 
 from evalib._checks import finite_real, flag, integer
+
+if TYPE_CHECKING:
+    from torchvision.datasets import CIFAR10
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -233,7 +237,7 @@ class OfflineDigits(Dataset):
         test_fraction = finite_real("test_fraction", test_fraction)
         images, labels, boxes, masks = make_digits(seed)
         n = len(labels)
-        n_test = int(round(test_fraction * n))
+        n_test = int(round(test_fraction * n))  # noqa: RUF046 (a NumPy float's round)
         if not 0 < n_test < n:
             raise ValueError(
                 f"test_fraction={test_fraction!r} leaves {'no test' if n_test <= 0 else 'no training'} "
@@ -355,7 +359,7 @@ def _reachable(url: str, timeout: float = _PROBE_TIMEOUT_S) -> tuple[bool, str]:
     return outcome[0] == "", outcome[0]
 
 
-def _cifar10(root: Path, download: bool) -> tuple[Dataset, Dataset] | str:
+def _cifar10(root: Path, download: bool) -> tuple[CIFAR10, CIFAR10] | str:
     """CIFAR-10's train and test sets (untransformed), or why they are unavailable."""
     from torchvision.datasets import CIFAR10
 
@@ -440,7 +444,9 @@ def loaders(
     if len(test_set) == 0:  # type: ignore[arg-type]
         raise ValueError("test_set is empty: there would be nothing to evaluate on")
     pin = torch.cuda.is_available()
-    common = dict(num_workers=num_workers, pin_memory=pin, persistent_workers=num_workers > 0)
+    common: dict[str, Any] = dict(
+        num_workers=num_workers, pin_memory=pin, persistent_workers=num_workers > 0
+    )
     train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True,
                               generator=torch.Generator().manual_seed(seed), **common)  # fmt: skip
     test_loader = DataLoader(test_set, batch_size=test_batch_size, shuffle=False, **common)

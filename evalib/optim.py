@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -67,7 +67,8 @@ class _Momentum(Optimizer):
         raise NotImplementedError  # each subclass is one update rule
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+    # torch types the closure as returning a float; here it returns the loss tensor, as in SGD.
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:  # type: ignore[override]
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
         loss = None
         if closure is not None:
@@ -271,7 +272,7 @@ def trajectory(
         if not torch.is_tensor(loss) or loss.numel() != 1:
             raise TypeError("fn must return a scalar tensor")
         loss.backward()
-        if not (torch.isfinite(loss) and torch.isfinite(w.grad).all()):
+        if not (torch.isfinite(loss) and torch.isfinite(cast(Tensor, w.grad)).all()):
             _diverged(warn, k - 1, "loss or gradient")
             break
         optimizer.step()

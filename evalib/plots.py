@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib as mpl
+import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.rcsetup import cycler
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
 PALETTE: dict[str, str] = {
@@ -31,7 +33,7 @@ def use_style() -> None:
     """Apply the book's matplotlib defaults (idempotent)."""
     mpl.rcParams.update(
         {
-            "axes.prop_cycle": mpl.cycler(color=COLORS),
+            "axes.prop_cycle": cycler(color=COLORS),
             "figure.figsize": (7.0, 4.0),
             "figure.dpi": 100,
             "savefig.dpi": 150,
@@ -74,7 +76,7 @@ def label(
     ax.set_ylabel(ylabel)
     handles, _ = ax.get_legend_handles_labels()
     if legend or (legend is None and len(handles) >= 2):
-        ax.legend(loc=legend_loc)
+        ax.legend(loc=legend_loc)  # type: ignore[call-overload]  # matplotlib checks the str
     return ax
 
 
@@ -86,14 +88,13 @@ def color_cycle(n: int) -> Sequence[str]:
 
 
 # -- landscapes and the paths of optimisers (chapters 1, 2 and 5) ----------------------
-def _landscape_levels(z: "np.ndarray", levels: int, log_scale: bool) -> "np.ndarray":
+def _landscape_levels(z: np.ndarray, levels: int, log_scale: bool) -> np.ndarray:
     """Contour levels, dense near the bottom where the interesting detail is.
 
     Geometric spacing above the lowest value for steep-walled landscapes
     (``log_scale``); otherwise quadratic spacing, which draws a quadratic bowl as
     evenly spaced ellipses.
     """
-    import numpy as np
 
     lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
     span = max(hi - lo, 1e-12)
@@ -128,13 +129,13 @@ def plot_landscape(ax: Axes, landscape, *, n: int = 200, levels: int = 25, fille
 def plot_paths(
     ax: Axes,
     landscape,
-    paths: "dict[str, np.ndarray]",
+    paths: dict[str, np.ndarray],
     *,
     title: str | None = None,
     markers: bool = True,
     n: int = 200,
     levels: int = 25,
-    styles: "dict[str, dict] | None" = None,
+    styles: dict[str, dict] | None = None,
 ) -> Axes:
     """The figure every trajectory in the book uses: contours plus iterate paths.
 
@@ -145,7 +146,6 @@ def plot_paths(
     (e.g. ``{"GD": {"color": PALETTE["black"], "linestyle": "--"}}``) that replace
     the palette's colour for that path.
     """
-    import numpy as np
 
     if not isinstance(paths, dict) or not paths:
         raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
@@ -178,13 +178,13 @@ def _check_styles(styles, paths) -> dict:
 
 def animate_paths(
     landscape,
-    paths: "dict[str, np.ndarray]",
+    paths: dict[str, np.ndarray],
     *,
     title: str | None = None,
     frames: int = 60,
     interval: int = 80,
     figsize: tuple[float, float] = (6.5, 4.5),
-    styles: "dict[str, dict] | None" = None,
+    styles: dict[str, dict] | None = None,
 ):
     """A ``FuncAnimation`` of the iterates of ``paths`` moving over ``landscape``.
 
@@ -194,7 +194,6 @@ def animate_paths(
     ``IPython.display.HTML(anim.to_jshtml())`` shows the animation and no static copy.
     """
     import matplotlib.pyplot as plt
-    import numpy as np
     from matplotlib.animation import FuncAnimation
 
     arrays = {k: np.asarray(v, dtype=np.float64) for k, v in paths.items()}
@@ -241,7 +240,6 @@ def cam_overlay(
     in a perceptually uniform colour map, so "brighter" reads as "more evidence".
     Returns the map's ``AxesImage``.
     """
-    import numpy as np
 
     def as_array(name: str, value) -> np.ndarray:
         if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU

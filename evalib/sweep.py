@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from evalib._checks import finite_real, integer, unit_interval
@@ -139,13 +139,14 @@ def largest_curvature(
         raise ValueError(f"loss() must return a finite scalar tensor, got {value!r}")
     generator = torch.Generator().manual_seed(0)
     v = [torch.randn(p.shape, generator=generator).to(p) for p in params]
-    start = torch.sqrt(sum((u.double() ** 2).sum() for u in v))
+    zero = torch.zeros((), dtype=torch.float64)  # the start of sum(), typed as a tensor
+    start = torch.sqrt(sum(((u.double() ** 2).sum() for u in v), zero))
     v = [u / start.to(u.dtype) for u in v]
     eigenvalue = 0.0
     grads = torch.autograd.grad(value, params, create_graph=True)
     for _ in range(iterations):
         hv = torch.autograd.grad(grads, params, v, retain_graph=True)
-        norm = torch.sqrt(sum((h.double() ** 2).sum() for h in hv))
+        norm = torch.sqrt(sum(((h.double() ** 2).sum() for h in hv), zero))
         if norm == 0:
             return 0.0  # v lies in the Hessian's null space: the loss is flat there
         eigenvalue = float(sum((h.double() * u.double()).sum() for h, u in zip(hv, v)))

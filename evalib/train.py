@@ -33,11 +33,12 @@ import os
 import random
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -261,7 +262,8 @@ def _settings(device: Any, channels_last: bool | None) -> tuple[torch.device, bo
 
 
 def _move(model: nn.Module, device: torch.device, channels_last: bool) -> None:
-    model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
+    # torch's stubs take memory_format only alone; Module.to accepts it beside a device.
+    model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)  # type: ignore[call-overload]
 
 
 # ----------------------------------------------------------------------------------
@@ -358,11 +360,13 @@ def evaluate(
 
 def _rng_state(loader: DataLoader | None) -> dict[str, Any]:
     """Every random generator the loop touches, as tensors and plain Python values."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    # The legacy global generator is always MT19937: its state is the 5-tuple.
+    state_tuple = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())
+    _, keys, pos, has_gauss, cached = state_tuple
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached": float(cached)},  # fmt: skip
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
         "python": random.getstate(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "loader": None,
@@ -825,7 +829,7 @@ def fit(
                 bar.update(1)
             test_loss, test_acc = (
                 evaluate(model, test_loader, loss_fn=loss_fn, device=device, amp=amp,
-                         channels_last=channels_last)  # fmt: skip
+                         channels_last=channels_last)
                 if test_loader is not None
                 else (math.nan, math.nan)
             )

@@ -180,7 +180,7 @@ def test_moving_averages_of_representable_series_are_finite_and_accurate(x):
 
 def test_complex_series_raises_type_error_naming_x():
     for call in (lambda: sma([1 + 1j, 2.0], 1), lambda: wma(np.array([1j, 1j]), 1), lambda: ewma([1j], 0.5)):
-        with pytest.raises(TypeError, match="x must be .*complex"):
+        with pytest.raises(TypeError, match=r"x must be .*complex"):
             call()
 
 

@@ -11,7 +11,6 @@ import functools
 import http.server
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -25,7 +24,8 @@ BUILT_CHAPTERS = [md for md in CHAPTERS if f"book/{md.stem}" in PAGES]
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
-    reason="headless Chromium not found: install Debian's package (`apt-get install chromium`) to run the browser tests",
+    reason="headless Chromium not found: install Debian's package (`apt-get install chromium`) "
+    "to run the browser tests",
 )
 
 
@@ -117,7 +117,8 @@ def test_page_renders_offline(browser, server, entry):
 def test_colab_link_opens_the_chapter_notebook(browser, server, md):
     page, _, _ = visit(browser, server, f"book/{md.stem}")
     links = page.evaluate(
-        "() => [...document.querySelectorAll('a')].map(a => a.href).filter(h => h.includes('colab.research.google.com'))"
+        "() => [...document.querySelectorAll('a')].map(a => a.href)"
+        ".filter(h => h.includes('colab.research.google.com'))"
     )
     repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
     assert links and all(link.endswith(f"{repo}/blob/{CONFIG['repository']['branch']}/book/{md.stem}.ipynb")
@@ -160,8 +161,10 @@ def test_dark_mode_keeps_figures_on_white(browser, server, md):
         figure.scroll_into_view_if_needed()
         # The top-left pixel of the figure, as drawn in the page, is the figure's own background.
         corner = page.evaluate(
-            """(img) => { const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
-                          const g = c.getContext('2d'); g.drawImage(img, 0, 0); const d = g.getImageData(2, 2, 1, 1).data;
+            """(img) => { const c = document.createElement('canvas');
+                          c.width = img.naturalWidth; c.height = img.naturalHeight;
+                          const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+                          const d = g.getImageData(2, 2, 1, 1).data;
                           return `rgb(${d[0]}, ${d[1]}, ${d[2]})`; }""",
             figure.element_handle(),
         )

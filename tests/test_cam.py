@@ -68,7 +68,9 @@ def test_closed_form_on_a_linear_head():
     # the map for a class with weights (1, ..., 1) is ΣA^k / max, and for weights
     # (-1, ..., -1) it is ReLU of a non-positive sum: all zeros, not NaN.
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)
+    )
     with torch.no_grad():
         net[4].weight.copy_(torch.tensor([[1.0] * 4, [-1.0] * 4]))
     x = torch.randn(2, 3, 8, 8)

@@ -108,7 +108,7 @@ def test_a_sealed_file_that_torch_refuses_is_named_and_weights_only_false_is_adv
     model, optimizer, scheduler = trained()
     monkeypatch.setattr(evalib.train, "_rng_state", lambda loader: random.Random)
     path = save_checkpoint(tmp_path / "hostile.pt", model, optimizer, scheduler, 1, History())
-    with pytest.raises(ValueError, match="hostile.pt") as err:
+    with pytest.raises(ValueError, match=r"hostile\.pt") as err:
         load_checkpoint(path, Tiny())
     assert "do not retry with weights_only=False" in str(err.value)
 
@@ -122,7 +122,7 @@ def test_two_writers_of_one_path_never_leave_a_corrupt_file(tmp_path):
         try:
             for epoch in range(20):
                 save_checkpoint(path, model, optimizer, scheduler, epoch + 1, History())
-        except BaseException as err:  # noqa: BLE001  (reported below)
+        except BaseException as err:  # reported below
             errors.append(err)
 
     threads = [threading.Thread(target=write, args=run) for run in runs]
@@ -140,7 +140,7 @@ def test_two_writers_of_one_path_never_leave_a_corrupt_file(tmp_path):
 
 @pytest.mark.parametrize("where", ["torch.save", "os.fsync", "os.replace"])
 def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(saved, tmp_path, monkeypatch, where):
-    path, model = saved
+    path, _ = saved
     old = path.read_bytes()
     real_save = torch.save
 

@@ -83,7 +83,7 @@ def test_saddle_point_is_not_a_minimum_and_the_minima_are() -> None:
     for m in saddle.minima:
         np.testing.assert_allclose(saddle.grad(np.array(m)), [0.0, 0.0], atol=1e-15)
         assert float(saddle(np.array(m))) == pytest.approx(saddle.min_value)
-    X, Y, Z = saddle.grid(101)
+    _, _, Z = saddle.grid(101)
     assert Z.min() >= saddle.min_value - 1e-12
 
 
@@ -194,7 +194,7 @@ def test_plot_paths_styles_replace_the_palette_colour_of_named_paths() -> None:
     from evalib.theory import run_gd
 
     paths = {"GD": run_gd(ravine.grad, ravine.start, 0.09, 5), "other": run_gd(ravine.grad, ravine.start, 0.05, 5)}
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     plots.plot_paths(ax, ravine, paths, styles={"GD": {"color": plots.PALETTE["black"], "linestyle": "--"}})
     lines = {li.get_label(): li for li in ax.get_lines()}
     assert to_hex(lines["GD"].get_color()) == plots.PALETTE["black"].lower() and lines["GD"].get_linestyle() == "--"
@@ -228,7 +228,7 @@ def test_animate_paths_ends_on_the_last_iterate() -> None:
 
 
 def test_complex_points_and_arguments_raise_type_errors_naming_them() -> None:
-    with pytest.raises(TypeError, match="w must be .*complex"):
+    with pytest.raises(TypeError, match=r"w must be .*complex"):
         rosenbrock(np.array([1.0 + 1.0j, 0.0]))
     with pytest.raises(TypeError, match="eigvals"):
         Quadratic((1.0 + 0j, 2.0))

@@ -186,8 +186,8 @@ def test_heavy_ball_noise_floor_is_exact_for_extreme_but_representable_inputs(ar
     # ασ²(1+β) / (λ(1−β)(2+2β−αλ)), the Lyapunov solution in closed form, in exact arithmetic.
     from fractions import Fraction as Q
 
-    a, b, l, s = map(Q, args)
-    expected = float(a * s * (1 + b) / (l * (1 - b) * (2 + 2 * b - a * l)))
+    a, b, lm, s = map(Q, args)
+    expected = float(a * s * (1 + b) / (lm * (1 - b) * (2 + 2 * b - a * lm)))
     assert heavy_ball_noise_floor(lr, beta, lam, s2) == pytest.approx(expected, rel=1e-12)
 
 

@@ -316,7 +316,7 @@ def test_the_other_forms_take_sparse_gradients_too():
 
 @pytest.mark.parametrize("cls", [HeavyBall, Nesterov, EWMAMomentum, SutskeverMomentum])
 def test_weight_decay_with_sparse_gradients_is_refused_clearly(cls):
-    with pytest.raises(ValueError, match="weight_decay.*sparse"):
+    with pytest.raises(ValueError, match=r"weight_decay.*sparse"):
         _embedding_run(lambda p: cls(p, lr=0.1, momentum=0.9, weight_decay=1e-3), steps=1)
 
 
@@ -325,7 +325,7 @@ def test_numpy_bools_and_ints_are_accepted_and_empty_paths_refused():
     assert EWMAMomentum([w], lr=0.1, torch_first_step=np.bool_(True)).param_groups[0]["torch_first_step"] is True
     with pytest.raises(TypeError, match="torch_first_step"):
         EWMAMomentum([w], lr=0.1, torch_first_step=1)
-    with pytest.raises(ValueError, match="path.*empty|at least one"):
+    with pytest.raises(ValueError, match=r"path.*empty|at least one"):
         steps_to_tolerance(np.zeros((0, 2)), [0.0, 0.0], 1.0)
     with pytest.raises(TypeError, match="path"):
         steps_to_tolerance(np.array([[1j, 0.0]]), [0.0, 0.0], 1.0)

@@ -3,10 +3,10 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-from evalib import plots  # noqa: E402
+from evalib import plots
 
 
 def test_use_style_sets_the_colour_blind_safe_cycle():

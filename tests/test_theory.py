@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from evalib import theory as T
-from evalib.landscapes import Quadratic, ravine, rosenbrock
+from evalib.landscapes import ravine, rosenbrock
 
 RNG_SEEDS = (0, 1, 2)
 KAPPAS = (10.0, 100.0, 1000.0)
@@ -134,7 +134,9 @@ def test_momentum_with_beta_zero_is_gradient_descent() -> None:
     for lr in (0.01, 0.05, 0.07):
         assert T.momentum_rate(lr, 0.0, lam) == pytest.approx(T.gd_rate(lr, lam))
     grad = lambda w: lam * w  # noqa: E731
-    np.testing.assert_array_equal(T.run_momentum(grad, np.ones(lam.size), 0.05, 0.0, 40), T.run_gd(grad, np.ones(lam.size), 0.05, 40))
+    np.testing.assert_array_equal(
+        T.run_momentum(grad, np.ones(lam.size), 0.05, 0.0, 40), T.run_gd(grad, np.ones(lam.size), 0.05, 40)
+    )
 
 
 def test_roots_are_complex_with_modulus_sqrt_beta_exactly_inside_the_damping_band() -> None:
@@ -146,7 +148,9 @@ def test_roots_are_complex_with_modulus_sqrt_beta_exactly_inside_the_damping_ban
     # Points within rounding of the band's edges may land either way.
     edge = np.minimum(np.abs(beta - (1 - np.sqrt(h)) ** 2), np.abs(beta - (1 + np.sqrt(h)) ** 2)) < 1e-9
     assert np.array_equal(complex_[~edge], band[~edge])
-    np.testing.assert_allclose(np.abs(roots[..., 0])[complex_], np.broadcast_to(np.sqrt(beta), complex_.shape)[complex_])
+    np.testing.assert_allclose(
+        np.abs(roots[..., 0])[complex_], np.broadcast_to(np.sqrt(beta), complex_.shape)[complex_]
+    )
 
 
 @pytest.mark.parametrize("beta", (0.0, 0.5, 0.9, 0.99))
@@ -225,7 +229,7 @@ def test_iterations_to_tolerance_of_a_run_matches_iterations_needed() -> None:
         x0 = np.array([1.0, 0.0])  # only the slow mode: its error is exactly rate**k
         lr = 1.0 / kappa
         rate = T.gd_rate(lr, lam)
-        path = T.run_gd(lambda x: lam * x, x0, lr, int(3 * T.iterations_needed(rate, 1e-6)))
+        path = T.run_gd(lambda x, lam=lam: lam * x, x0, lr, int(3 * T.iterations_needed(rate, 1e-6)))
         k = T.iterations_to_tolerance(np.linalg.norm(path, axis=1), 1e-6)
         assert k == math.ceil(T.iterations_needed(rate, 1e-6) - 1e-9)
     assert T.iterations_needed(1.2, 1e-3) == math.inf
@@ -343,7 +347,7 @@ def test_steps_beyond_the_float_range_are_refused_naming_the_callers_arguments(c
 
 
 def test_complex_or_boolean_eigenvalues_raise_type_errors() -> None:
-    with pytest.raises(TypeError, match="eigvals.*complex"):
+    with pytest.raises(TypeError, match=r"eigvals.*complex"):
         T.gd_rate(0.1, np.array([1.0 + 1.0j, 2.0]))
     with pytest.raises(TypeError, match="eigvals"):
         T.optimal_gd([True, True])
@@ -355,4 +359,5 @@ def test_tensors_that_require_grad_are_read_as_their_values() -> None:
     lam = torch.tensor([1.0, 10.0], requires_grad=True)
     assert T.gd_rate(0.1, lam) == T.gd_rate(0.1, [1.0, 10.0])
     assert T.optimal_momentum(lam) == T.optimal_momentum([1.0, 10.0])
-    assert T.momentum_rate(torch.tensor(0.1, dtype=torch.float64), np.float32(0.5), lam) == T.momentum_rate(0.1, 0.5, [1.0, 10.0])
+    rate = T.momentum_rate(torch.tensor(0.1, dtype=torch.float64), np.float32(0.5), lam)
+    assert rate == T.momentum_rate(0.1, 0.5, [1.0, 10.0])

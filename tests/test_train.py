@@ -87,7 +87,7 @@ def test_resuming_from_a_checkpoint_reproduces_the_uninterrupted_run(tmp_path):
     data = load("digits", batch_size=32, train_size=128, test_size=64, seed=0)  # a new loader
     model, optimizer, scheduler = make_run(data, epochs)
     fit(model, optimizer, data.train, data.test, 2, scheduler, device="cpu", checkpoint=path,
-        progress=False)  # fmt: skip  (the "interrupted" run stops after epoch 2)
+        progress=False)  # the "interrupted" run stops after epoch 2
     # A new process would start from other random states and a fresh model.
     model, optimizer, scheduler = make_run(data, epochs, seed=99)
     torch.manual_seed(1234)
