@@ -16,4 +16,9 @@ One module per idea, each explained by a chapter of the book:
 - ``evalib.plots``: the book's figure style and its landscape and CAM plots.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # the one place the version lives is pyproject.toml's [project] version
+    __version__ = version("evalib")
+except PackageNotFoundError:  # a checkout on sys.path that was never pip-installed
+    __version__ = "0+unknown"

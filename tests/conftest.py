@@ -64,6 +64,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests of the built book go last, so the build finds every chapter nbmake ran; the
     # sort is stable, so the quick unit tests still run first and fail first.
     items.sort(key=lambda item: "build" in getattr(item, "fixturenames", ()))
+    # The chapters run by nbmake are checks of the book: `pytest -m "not book"` leaves them out.
+    for item in items:
+        if isinstance(item, pytest_items.NotebookItem):
+            item.add_marker(pytest.mark.book)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

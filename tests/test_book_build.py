@@ -11,6 +11,9 @@ import yaml
 from conftest import HTML, ROOT
 from test_book_structure import CHAPTERS, CONFIG
 
+# A check of the book, not of evalib: `pytest -m "not book"` leaves it out.
+pytestmark = pytest.mark.book
+
 
 def page(md: Path) -> str:
     return (HTML / "book" / f"{md.stem}.html").read_text()

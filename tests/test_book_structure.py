@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import jupytext
@@ -10,10 +11,19 @@ import nbformat
 import pytest
 import yaml
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+# A check of the book, not of evalib: `pytest -m "not book"` leaves it out.
+pytestmark = pytest.mark.book
 
 
 def is_chapter(md: Path) -> bool:
@@ -87,9 +97,14 @@ def test_first_cell_installs_evalib_from_the_configured_repository(md):
     url = CONFIG["repository"]["url"]
     assert "remove-cell" in first.metadata.get("tags", ()), "the install cell is hidden in the HTML"
     assert "import evalib" in first.source and "except ImportError" in first.source
-    assert f'"evalib @ git+{url}"' in first.source, (
-        f"{md.name}: the install cell must install from {url} (repository.url in _config.yml)"
+    tag = f"v{PYPROJECT['project']['version']}"
+    assert f'"evalib @ git+{url}@{tag}"' in first.source, (
+        f"{md.name}: the install cell must install evalib {tag} from {url} "
+        "(repository.url in _config.yml, version in pyproject.toml), so the chapter "
+        "and the package it runs on come from one release"
     )
+    pins = re.findall(r"evalib @ git\+\S*?@([^\s\"']+)", first.source)
+    assert pins == [tag], f"{md.name}: the install cell names {pins}, expected exactly [{tag!r}]"
 
 
 @pytest.mark.parametrize(
@@ -107,3 +122,11 @@ def test_chapters_that_use_torch_set_its_threads_through_evalib(md):
     if re.search(r"^import torch$", source, re.MULTILINE):
         assert "set_threads(" in source, f"{md.name}: call evalib.runtime.set_threads() in the imports cell"
         assert "torch.set_num_threads" not in source, f"{md.name}: use evalib.runtime.set_threads"
+
+
+def test_evalib_reports_the_version_of_pyproject():
+    import evalib
+
+    assert evalib.__version__ == PYPROJECT["project"]["version"], (
+        "the installed evalib is stale: reinstall with `pip install -e .` (make does it)"
+    )

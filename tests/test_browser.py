@@ -22,11 +22,15 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 PAGES = toc_files(TOC)
 BUILT_CHAPTERS = [md for md in CHAPTERS if f"book/{md.stem}" in PAGES]
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="headless Chromium not found: install Debian's package (`apt-get install chromium`) "
-    "to run the browser tests",
-)
+# A check of the book, not of evalib: `pytest -m "not book"` leaves it out.
+pytestmark = [
+    pytest.mark.book,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="headless Chromium not found: install Debian's package (`apt-get install chromium`) "
+        "to run the browser tests",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

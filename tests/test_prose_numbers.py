@@ -32,6 +32,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 
+# A check of the book, not of evalib: `pytest -m "not book"` leaves it out.
+pytestmark = pytest.mark.book
+
 
 def is_chapter(md: Path) -> bool:
     """A chapter is a jupytext MyST notebook; plain pages (the bibliography) are not."""
