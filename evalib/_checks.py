@@ -109,3 +109,80 @@ def real_array(name: str, value: Any, *, finite: bool = True) -> NDArray[np.floa
         where = f"{name}[{', '.join(map(str, bad))}]" if bad else name
         raise ValueError(f"{name} must be finite, but {where} = {arr[bad]}")
     return arr
+
+
+def optional_flag(name: str, value: Any) -> bool | None:
+    """``value`` as None or a bool (a setting whose None means "the default")."""
+    return None if value is None else flag(name, value)
+
+
+def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
+    """``value`` as one of the strings ``options``: TypeError for a non-str, else ValueError."""
+    allowed = " or ".join(repr(o) for o in options)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, {allowed}, got {type(value).__name__}")
+    if value not in options:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return value
+
+
+def function(name: str, value: Any) -> Any:
+    """``value`` if it is callable, else a TypeError naming ``name``."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
+    return value
+
+
+def instance(name: str, value: Any, kind: type | tuple[type, ...], what: str, *, optional: bool = False) -> Any:
+    """``value`` if it is an instance of ``kind`` (or None when ``optional``), else a TypeError."""
+    if (optional and value is None) or isinstance(value, kind):
+        return value
+    allowed = f"{what} or None" if optional else what
+    raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
+
+
+def file_path(name: str, value: Any) -> Any:
+    """``value`` (a str or os.PathLike, not empty) as a ``pathlib.Path``."""
+    import os
+    from pathlib import Path
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+    if not os.fspath(value).strip():
+        raise ValueError(f"{name} must not be empty, got {value!r}")
+    return Path(value)
+
+
+def sized(name: str, value: Any) -> int:
+    """``len(value)`` of a dataset-like object (with ``__len__`` and ``__getitem__``)."""
+    if isinstance(value, (str, bytes)) or not (hasattr(value, "__len__") and hasattr(value, "__getitem__")):
+        raise TypeError(
+            f"{name} must be a dataset (with __len__ and __getitem__, e.g. a torch Dataset), "
+            f"got {type(value).__name__}"
+        )
+    return len(value)
+
+
+def parameters(name: str, value: Any) -> list[Any]:
+    """Optimizer parameters: an iterable of tensors (leaves) or of param-group dicts, as a
+    non-empty list; a bare tensor, a non-iterable or an odd entry is a TypeError."""
+    torch = sys.modules["torch"]  # only optimizers call this, and they import torch
+    if isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be an iterable of tensors, got a single tensor: wrap it in a list")
+    try:
+        items = list(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an iterable of tensors or dicts, got {type(value).__name__}") from None
+    if not items:
+        raise ValueError(f"{name} must hold at least one tensor, got an empty iterable")
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            continue
+        if not isinstance(item, torch.Tensor):
+            raise TypeError(f"{name}[{i}] must be a tensor or a dict of options, got {type(item).__name__}")
+        if not item.is_leaf:
+            raise ValueError(
+                f"{name}[{i}] is not a leaf tensor (it is computed from others), so an optimizer "
+                "cannot update it; pass the tensors that require grad themselves"
+            )
+    return items

@@ -189,6 +189,9 @@ class GradCAM:
             raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
         if not x.dtype.is_floating_point:
             raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
+        weight = next(self.model.parameters(), None)
+        if weight is not None and x.device != weight.device:
+            raise ValueError(f"x is on {x.device} but the model is on {weight.device}; move one of them")
         if not bool(torch.isfinite(x).all()):
             raise ValueError("x must be finite, but it holds NaN or infinite values")
         self._refuse_inference_tensors()
@@ -289,20 +292,26 @@ def pointing_game(maps: Tensor, boxes: Tensor) -> PointingGame:
     """
     if not isinstance(maps, Tensor) or not isinstance(boxes, Tensor):
         raise TypeError("maps and boxes must be torch tensors")
-    if maps.dim() != 3 or not maps.dtype.is_floating_point:
-        raise ValueError(f"maps must be a float tensor of shape (N, H, W), got {maps.dtype} {tuple(maps.shape)}")
+    if not maps.dtype.is_floating_point:
+        raise TypeError(f"maps must be a float tensor of shape (N, H, W), got {maps.dtype}")
+    if maps.dim() != 3:
+        raise ValueError(f"maps must be a float tensor of shape (N, H, W), got shape {tuple(maps.shape)}")
     n, height, width = maps.shape
-    if boxes.shape != (n, 4) or boxes.dtype.is_floating_point or boxes.dtype == torch.bool:
-        raise ValueError(f"boxes must be an integer tensor of shape ({n}, 4), got {boxes.dtype} {tuple(boxes.shape)}")
+    if boxes.dtype.is_floating_point or boxes.dtype.is_complex or boxes.dtype == torch.bool:
+        raise TypeError(f"boxes must be an integer tensor of shape ({n}, 4), got {boxes.dtype}")
+    if boxes.shape != (n, 4):
+        raise ValueError(f"boxes must be an integer tensor of shape ({n}, 4), got shape {tuple(boxes.shape)}")
     if n == 0:
         raise ValueError("maps holds no image")
     boxes = boxes.to(device=maps.device, dtype=torch.long)
     x0, y0, x1, y1 = boxes.unbind(dim=1)
     if not bool(((0 <= x0) & (x0 < x1) & (x1 <= width) & (0 <= y0) & (y0 < y1) & (y1 <= height)).all()):
         raise ValueError(
-            f"every box needs 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} "
+            f"every box in boxes needs 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} "
             "(pixels, x1 and y1 exclusive)"
         )
+    if not bool(torch.isfinite(maps).all()):
+        raise ValueError("maps must be finite, but they hold NaN or infinite values")
     flat = maps.reshape(n, -1)
     peak_value, peak = flat.max(dim=1)
     y, x = peak // width, peak % width

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision.transforms import v2
 
-from evalib._checks import finite_real, flag, integer
+from evalib._checks import choice, finite_real, flag, function, integer, real_array, sized
 
 if TYPE_CHECKING:
     from torchvision.datasets import CIFAR10
@@ -232,8 +232,9 @@ class OfflineDigits(Dataset):
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         test_fraction: float = 0.2,
     ) -> None:
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        choice("split", split, ("train", "test"))
+        if transform is not None:
+            function("transform", transform)
         test_fraction = finite_real("test_fraction", test_fraction)
         images, labels, boxes, masks = make_digits(seed)
         n = len(labels)
@@ -271,6 +272,19 @@ class OfflineDigits(Dataset):
 # ----------------------------------------------------------------------------------
 
 
+def _stats(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[list[float], list[float]]:
+    """``mean`` and ``std`` checked: 1 or 3 finite numbers each (one per channel), ``std > 0``."""
+    out = []
+    for name, value in (("mean", mean), ("std", std)):
+        arr = real_array(name, value)
+        if arr.ndim != 1 or arr.size not in (1, 3):
+            raise ValueError(f"{name} must hold 1 or 3 numbers (one per channel), got shape {arr.shape}")
+        out.append(arr.tolist())
+    if min(out[1]) <= 0:
+        raise ValueError(f"std must be > 0 (images are divided by it), got {tuple(out[1])}")
+    return out[0], out[1]
+
+
 def train_transform(
     mean: tuple[float, ...], std: tuple[float, ...], *, flip: bool = True, cutout: int = 0
 ) -> v2.Compose:
@@ -284,6 +298,7 @@ def train_transform(
     ``x -> (x - mean) / std`` per channel.
     """
     cutout = integer("cutout", cutout, 0, 32)
+    mean, std = _stats(mean, std)
     steps: list[Callable] = [v2.ToImage(), v2.RandomCrop(32, padding=4)]
     if flag("flip", flip):
         steps.append(v2.RandomHorizontalFlip())
@@ -296,6 +311,7 @@ def train_transform(
 
 def test_transform(mean: tuple[float, ...], std: tuple[float, ...]) -> v2.Compose:
     """Test-time transform: no augmentation, only ``x -> (x - mean) / std``."""
+    mean, std = _stats(mean, std)
     return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
 
 
@@ -329,6 +345,8 @@ class Data:
                 f"x must be a floating-point tensor of normalised images, got {got}; "
                 "uint8 images are not normalised (x.float() / 255 shows them as they are)"
             )
+        if x.dim() < 3 or x.shape[-3] != len(self.mean):
+            raise ValueError(f"x must be images (..., {len(self.mean)}, H, W), got shape {tuple(x.shape)}")
         mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)
         std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).view(-1, 1, 1)
         return (x * std + mean).clamp(0.0, 1.0)
@@ -435,13 +453,15 @@ def loaders(
     batch_size, test_batch_size, seed, num_workers = _loader_settings(
         batch_size, test_batch_size, seed, num_workers
     )
-    n_train = len(train_set)  # type: ignore[arg-type]
+    n_train, n_test = sized("train_set", train_set), sized("test_set", test_set)
+    if n_train == 0:
+        raise ValueError("train_set is empty: there would be nothing to train on")
     if n_train < batch_size:
         raise ValueError(
             f"batch_size={batch_size} exceeds the {n_train} training images; "
             "use a smaller batch or more training images (load's train_size)"
         )
-    if len(test_set) == 0:  # type: ignore[arg-type]
+    if n_test == 0:
         raise ValueError("test_set is empty: there would be nothing to evaluate on")
     pin = torch.cuda.is_available()
     common: dict[str, Any] = dict(
@@ -500,8 +520,8 @@ def load(
     random crop with padding 4, plus horizontal flip for CIFAR-10 and optional
     ``cutout``; see :func:`train_transform`.
     """
-    if dataset not in ("cifar10", "digits"):
-        raise ValueError(f"dataset must be 'cifar10' or 'digits', got {dataset!r}")
+    choice("dataset", dataset, ("cifar10", "digits"))
+    folder = data_root(root)  # checked for the digits too, which do not use it
     batch_size, test_batch_size, seed, num_workers = _loader_settings(
         batch_size, test_batch_size, seed, num_workers
     )
@@ -511,7 +531,6 @@ def load(
 
     name, boxes = dataset, None
     if dataset == "cifar10":
-        folder = data_root(root)
         found = _cifar10(folder, download)
         if isinstance(found, str):
             if str(folder) not in _offline_warned:

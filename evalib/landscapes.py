@@ -58,6 +58,19 @@ def _pair(name: str, value: Any) -> Point:
     return (float(arr[0]), float(arr[1]))
 
 
+def _bounds(bounds: Any) -> Bounds:
+    """``bounds`` as ``((xmin, xmax), (ymin, ymax))`` of finite floats with min < max."""
+    if isinstance(bounds, (str, bytes)) or not hasattr(bounds, "__len__") or not hasattr(bounds, "__getitem__"):
+        raise TypeError(f"bounds must be ((xmin, xmax), (ymin, ymax)), got {type(bounds).__name__}")
+    if len(bounds) != 2:
+        raise ValueError(f"bounds must be ((xmin, xmax), (ymin, ymax)), got {bounds!r}")
+    pairs = (_pair("bounds[0]", bounds[0]), _pair("bounds[1]", bounds[1]))
+    for i, (lo, hi) in enumerate(pairs):
+        if not lo < hi:
+            raise ValueError(f"bounds[{i}] must be (min, max) with min < max, got {(lo, hi)}")
+    return pairs
+
+
 class Landscape:
     """A function of two variables with what plots and experiments need to know.
 
@@ -121,11 +134,7 @@ class Landscape:
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """``X, Y, Z`` arrays of shape ``(n, n)`` over ``bounds``, for ``contour(X, Y, Z)``."""
         n = integer("n", n, 2)
-        if bounds is None:
-            bounds = self.bounds
-        elif len(bounds) != 2:
-            raise ValueError(f"bounds must be ((xmin, xmax), (ymin, ymax)), got {bounds!r}")
-        (x0, x1), (y0, y1) = _pair("bounds[0]", bounds[0]), _pair("bounds[1]", bounds[1])
+        (x0, x1), (y0, y1) = self.bounds if bounds is None else _bounds(bounds)
         X, Y = np.meshgrid(np.linspace(x0, x1, int(n)), np.linspace(y0, y1, int(n)))
         Z = np.asarray(self._value(X, Y), dtype=np.float64)
         return X, Y, Z
@@ -159,6 +168,8 @@ class Quadratic(Landscape):
         start: ArrayLike | None = None,
         bounds: Bounds | None = None,
     ) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, got {type(name).__name__}")
         lam = _pair("eigvals", eigvals)
         if min(lam) <= 0:
             raise ValueError(
@@ -188,7 +199,7 @@ class Quadratic(Landscape):
         if bounds is None:
             r = 1.25 * max(np.abs(np.asarray(self.start) - self.center).max(), 1.0)
             bounds = ((c[0] - r, c[0] + r), (c[1] - r, c[1] + r))
-        self.bounds = (_pair("bounds[0]", bounds[0]), _pair("bounds[1]", bounds[1]))
+        self.bounds = _bounds(bounds)
 
     def _coef(self, x: Any) -> tuple[Any, Any, Any, Any, Any, Any]:
         """``A`` and ``c`` as scalars matching ``x`` (a float for NumPy, a tensor for torch)."""

@@ -47,6 +47,7 @@ class BasicBlock(nn.Module):
         in_channels = integer("in_channels", in_channels, 1)
         channels = integer("channels", channels, 1)
         stride = integer("stride", stride, 1)
+        self.in_channels = in_channels
         self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(channels)
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, padding=1, bias=False)
@@ -59,6 +60,10 @@ class BasicBlock(nn.Module):
             )
 
     def forward(self, x: Tensor) -> Tensor:
+        """``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`` for ``x`` of shape ``(N, in_channels, H, W)``."""
+        if not torch.is_tensor(x) or x.dim() != 4 or x.shape[1] != self.in_channels:
+            got = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+            raise ValueError(f"x must be a batch (N, {self.in_channels}, H, W), got {got}")
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         # Out of place on purpose: no in-place op touches a tensor a hook may hold.
@@ -133,6 +138,17 @@ class ResNet18(nn.Module):
                 else "images must be floating-point (e.g. x.float() / 255, then normalised)"
             )
             raise TypeError(f"x has dtype {x.dtype} but the model's weights are {weights}: {fix}")
+        if x.device != self.conv1.weight.device:
+            raise ValueError(
+                f"x is on {x.device} but the model's weights are on {self.conv1.weight.device}: "
+                "move one of them (x.to(device) or model.to(device))"
+            )
+        # Train-mode batch norm needs two values per channel, also after layer4's H/8 x W/8.
+        if self.training and x.shape[0] * (-(-x.shape[2] // 8)) * (-(-x.shape[3] // 8)) < 2:
+            raise ValueError(
+                f"x of shape {tuple(x.shape)} leaves one value per channel after layer4, which batch "
+                "norm cannot normalise in train mode: use a larger batch or images, or model.eval()"
+            )
         out = self.features(x)
         self.gradients = None
         if torch.is_grad_enabled() and out.requires_grad:

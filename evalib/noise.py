@@ -56,6 +56,8 @@ def _matrix(name: str, grads: Any) -> Tensor:
         raise ValueError(f"{name} must be 2-D (rows are gradients), got shape {tuple(grads.shape)}")
     if grads.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one row (gradient), got none")
+    if not bool(torch.isfinite(grads).all()):
+        raise ValueError(f"{name} must be finite, but it holds NaN or infinite values")
     return grads
 
 
@@ -108,6 +110,11 @@ def per_example_gradients(
     saved = [(m, dict(vars(m))) for m in model.modules()]
     try:
         grads = torch.func.vmap(torch.func.grad(loss_one), in_dims=(None, 0, 0))(params, x, y)
+    except RuntimeError as err:  # shapes or dtypes of x and y that the model cannot take
+        raise ValueError(
+            f"model and loss_fn fail on one example of x (shape {tuple(x.shape[1:])}, {x.dtype}) and "
+            f"y (shape {tuple(y.shape[1:])}, {y.dtype}): {str(err).splitlines()[0]}"
+        ) from err
     finally:
         for m, before in saved:
             for key, value in list(vars(m).items()):
@@ -134,6 +141,8 @@ def sample_minibatch_gradients(
     n = grads.shape[0]
     b = integer("batch_size", batch_size, 1, n)
     t = integer("n_batches", n_batches, 1)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     width = max(grads.shape[1], n)  # values per batch: the result's row and its permutation
     if t * width > _MAX_SAMPLED:
         raise ValueError(
@@ -210,8 +219,12 @@ def gradient_noise(grads: Tensor, full: Tensor) -> dict[str, float]:
     grads = _matrix("grads", grads)
     if not torch.is_tensor(full):
         raise TypeError(f"full must be a torch tensor, got {type(full).__name__}")
+    if full.is_complex() or full.dtype == torch.bool:
+        raise TypeError(f"full must be a real tensor, got dtype {full.dtype}")
     if full.shape != grads.shape[1:]:
         raise ValueError(f"full must have shape {tuple(grads.shape[1:])}, got {tuple(full.shape)}")
+    if not bool(torch.isfinite(full).all()):
+        raise ValueError("full must be finite, but it holds NaN or infinite values")
     variance = (grads - full).pow(2).sum(dim=1).mean().item()
     cosine = nn.functional.cosine_similarity(grads, full.unsqueeze(0), dim=1).mean().item()
     signal = full.pow(2).sum().item()

@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from evalib._checks import finite_real as _real
-from evalib._checks import flag, integer, real_array
+from evalib._checks import flag, function, integer, parameters, real_array
 
 __all__ = [
     "HeavyBall",
@@ -61,7 +61,8 @@ class _Momentum(Optimizer):
     """Shared plumbing: checked hyper-parameters, closures, one buffer per parameter."""
 
     def __init__(self, params: Iterable[Any], lr: float, momentum: float, weight_decay: float):
-        super().__init__(params, _check_hyper(lr, momentum, weight_decay))
+        hyper = _check_hyper(lr, momentum, weight_decay)
+        super().__init__(parameters("params", params), hyper)
 
     def _update(self, w: Tensor, g: Tensor, buf: Tensor, group: dict[str, Any]) -> None:
         raise NotImplementedError  # each subclass is one update rule
@@ -220,7 +221,10 @@ def nesterov_lookahead(
     z = np.zeros_like(w)
     ws, zs = [w.copy()], [z.copy()]
     for _ in range(steps):
-        g = real_array("grad(w)", grad(w - lr * beta * z), finite=False).reshape(w.shape)
+        g = real_array("grad(w)", grad(w - lr * beta * z), finite=False)
+        if g.size != w.size:
+            raise ValueError(f"grad(w) must hold one number per entry of w0 ({w.size}), got shape {g.shape}")
+        g = g.reshape(w.shape)
         z = beta * z + g
         w = w - lr * z
         ws.append(w.copy())
@@ -255,6 +259,7 @@ def trajectory(
     if not callable(make_optimizer):
         raise TypeError(f"make_optimizer must be callable, got {type(make_optimizer).__name__}")
     steps = _steps(steps)
+    warn = flag("warn", warn)
     start = real_array("w0", w0)
     if start.shape != (2,):
         raise ValueError(f"w0 must be two finite numbers, got {w0!r}")
@@ -271,7 +276,11 @@ def trajectory(
         loss = fn(w)
         if not torch.is_tensor(loss) or loss.numel() != 1:
             raise TypeError("fn must return a scalar tensor")
+        if not loss.requires_grad:
+            raise ValueError("fn must return a tensor computed from w (autograd finds no path to w)")
         loss.backward()
+        if w.grad is None:
+            raise ValueError("fn must return a tensor computed from w (no gradient reached w)")
         if not (torch.isfinite(loss) and torch.isfinite(cast(Tensor, w.grad)).all()):
             _diverged(warn, k - 1, "loss or gradient")
             break

@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from evalib._checks import finite_real as _scalar
-from evalib._checks import integer, real_array, unit_interval
+from evalib._checks import function, integer, real_array, unit_interval
 
 __all__ = [
     "gd_rate",
@@ -276,6 +276,7 @@ def run_momentum(
     w0.shape``). Iterates that overflow become ``inf``/``nan`` rather than raising, so
     divergent settings can be shown ("Momentum: the heavy ball").
     """
+    grad = function("grad", grad)
     alpha, b, n = _lr(lr), _beta(beta), _steps(steps)
     w = real_array("w0", w0)
     if w.size == 0:
@@ -285,7 +286,10 @@ def run_momentum(
     z = np.zeros_like(w)
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(1, n + 1):
-            z = b * z + real_array("grad(w)", grad(w), finite=False)
+            g = real_array("grad(w)", grad(w), finite=False)
+            if g.shape != w.shape:
+                raise ValueError(f"grad(w) must have the shape of w0, {w.shape}, got {g.shape}")
+            z = b * z + g
             w = w - alpha * z
             path[k] = w
     return path

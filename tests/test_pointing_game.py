@@ -62,7 +62,7 @@ def test_random_maps_score_the_box_area_chance_level_on_the_digits():
     [
         (torch.zeros(2, 4, 4), torch.zeros(3, 4, dtype=torch.long), ValueError, r"\(2, 4\)"),
         (torch.zeros(4, 4), torch.zeros(1, 4, dtype=torch.long), ValueError, "maps"),
-        (torch.zeros(1, 4, 4), torch.zeros(1, 4), ValueError, "integer"),
+        (torch.zeros(1, 4, 4), torch.zeros(1, 4), TypeError, "integer"),
         (torch.zeros(1, 4, 4), torch.tensor([[1, 0, 1, 2]]), ValueError, "x0 < x1"),
         (torch.zeros(1, 4, 4), torch.tensor([[0, 0, 5, 2]]), ValueError, "x1 <= 4"),
         ([[0.0]], torch.zeros(1, 4, dtype=torch.long), TypeError, "tensors"),
