@@ -11,8 +11,10 @@ with a ``ValueError``.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -141,11 +143,8 @@ def instance(name: str, value: Any, kind: type | tuple[type, ...], what: str, *,
     raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
 
 
-def file_path(name: str, value: Any) -> Any:
+def file_path(name: str, value: Any) -> Path:
     """``value`` (a str or os.PathLike, not empty) as a ``pathlib.Path``."""
-    import os
-    from pathlib import Path
-
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
     if not os.fspath(value).strip():

@@ -272,14 +272,14 @@ class OfflineDigits(Dataset):
 # ----------------------------------------------------------------------------------
 
 
-def _stats(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[list[float], list[float]]:
+def _stats(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """``mean`` and ``std`` checked: 1 or 3 finite numbers each (one per channel), ``std > 0``."""
     out = []
     for name, value in (("mean", mean), ("std", std)):
         arr = real_array(name, value)
         if arr.ndim != 1 or arr.size not in (1, 3):
             raise ValueError(f"{name} must hold 1 or 3 numbers (one per channel), got shape {arr.shape}")
-        out.append(arr.tolist())
+        out.append(tuple(arr.tolist()))
     if min(out[1]) <= 0:
         raise ValueError(f"std must be > 0 (images are divided by it), got {tuple(out[1])}")
     return out[0], out[1]

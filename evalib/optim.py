@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from evalib._checks import finite_real as _real
-from evalib._checks import flag, function, integer, parameters, real_array
+from evalib._checks import flag, integer, parameters, real_array
 
 __all__ = [
     "HeavyBall",
@@ -281,7 +281,7 @@ def trajectory(
         loss.backward()
         if w.grad is None:
             raise ValueError("fn must return a tensor computed from w (no gradient reached w)")
-        if not (torch.isfinite(loss) and torch.isfinite(cast(Tensor, w.grad)).all()):
+        if not (torch.isfinite(loss) and torch.isfinite(w.grad).all()):
             _diverged(warn, k - 1, "loss or gradient")
             break
         optimizer.step()

@@ -15,6 +15,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.rcsetup import cycler
 
+from evalib._checks import finite_real, flag, instance, integer, optional_flag
+
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
 PALETTE: dict[str, str] = {
     "blue": "#0072B2",
@@ -68,6 +70,8 @@ def label(
 
     ``legend=None`` draws a legend only when at least two artists carry a label.
     """
+    instance("ax", ax, Axes, "a matplotlib Axes")
+    optional_flag("legend", legend)
     for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a str, got {type(value).__name__}")
@@ -82,8 +86,7 @@ def label(
 
 def color_cycle(n: int) -> Sequence[str]:
     """The first ``n`` palette colours (cycling when ``n`` exceeds the palette)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be a non-negative int, got {n!r}")
+    n = integer("n", n, 0)
     return [COLORS[i % len(COLORS)] for i in range(n)]
 
 
@@ -109,6 +112,14 @@ def plot_landscape(ax: Axes, landscape, *, n: int = 200, levels: int = 25, fille
     Marks the known minimum with a star, or the stationary point with a cross when the
     landscape has no minimum. Levels are logarithmic where ``landscape.log_scale``.
     """
+    instance("ax", ax, Axes, "a matplotlib Axes")
+    if not all(hasattr(landscape, a) for a in ("grid", "bounds", "minimum", "stationary_point")):
+        raise TypeError(
+            f"landscape must be a landscape of evalib.landscapes (e.g. evalib.landscapes.ravine), "
+            f"got {type(landscape).__name__}"
+        )
+    levels = integer("levels", levels, 1)
+    filled = flag("filled", filled)
     X, Y, Z = landscape.grid(n)
     lv = _landscape_levels(Z, levels, getattr(landscape, "log_scale", False))
     draw = ax.contourf if filled else ax.contour
@@ -147,14 +158,10 @@ def plot_paths(
     the palette's colour for that path.
     """
 
-    if not isinstance(paths, dict) or not paths:
-        raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
+    arrays = _check_paths(paths)
     styles = _check_styles(styles, paths)
     plot_landscape(ax, landscape, n=n, levels=levels)
-    for (name, path), color in zip(paths.items(), color_cycle(len(paths))):
-        p = np.asarray(path, dtype=np.float64)
-        if p.ndim != 2 or p.shape[1] != 2:
-            raise ValueError(f"paths[{name!r}] must have shape (steps+1, 2), got {p.shape}")
+    for (name, p), color in zip(arrays.items(), color_cycle(len(arrays))):
         kw = {"color": color, "linewidth": 1.3, **styles.get(name, {})}
         ax.plot(p[:, 0], p[:, 1], marker="o" if markers else None, markersize=2.5, label=name, **kw)
     ax.plot(*np.asarray(next(iter(paths.values())))[0], marker="o", markersize=8,
@@ -162,6 +169,24 @@ def plot_paths(
     label(ax, title if title is not None else landscape.name, "$w_1$ (dimensionless)",
           "$w_2$ (dimensionless)", legend=True)
     return ax
+
+
+def _check_paths(paths) -> dict:
+    """``paths`` as a dict of float64 arrays of shape ``(steps+1, 2)`` with at least one row;
+    NaN and inf (a diverged run) are allowed."""
+    from evalib._checks import real_array
+
+    if not isinstance(paths, dict):
+        raise TypeError(f"paths must be a dict {{label: (steps+1, 2) array}}, got {type(paths).__name__}")
+    if not paths:
+        raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
+    arrays = {}
+    for name, path in paths.items():
+        p = real_array(f"paths[{name!r}]", path, finite=False)
+        if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
+            raise ValueError(f"paths[{name!r}] must have shape (steps+1, 2) with steps >= 0, got {p.shape}")
+        arrays[name] = p
+    return arrays
 
 
 def _check_styles(styles, paths) -> dict:
@@ -196,12 +221,13 @@ def animate_paths(
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
 
-    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in paths.items()}
+    arrays = _check_paths(paths)
     steps = min(len(a) for a in arrays.values()) - 1
     if steps < 1:
         raise ValueError("paths must hold at least two iterates each")
-    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
-        raise ValueError(f"frames must be an int >= 2, got {frames!r}")
+    frames = integer("frames", frames, 2)
+    if finite_real("interval", interval) <= 0:
+        raise ValueError(f"interval must be > 0 (milliseconds between frames), got {interval}")
     shown = np.unique(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int))
     fig, ax = plt.subplots(figsize=figsize)
     plot_paths(ax, landscape, {k: a[:1] for k, a in arrays.items()}, title=title, styles=styles)
@@ -244,6 +270,8 @@ def cam_overlay(
     def as_array(name: str, value) -> np.ndarray:
         if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU
             value = value.detach().cpu().numpy()
+        if np.asarray(value).dtype.kind == "c":
+            raise TypeError(f"{name} must hold real numbers, got complex values")
         try:
             arr = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as err:
@@ -252,6 +280,9 @@ def cam_overlay(
             raise ValueError(f"{name} must hold finite values in [0, 1] (un-normalise images first)")
         return arr
 
+    instance("ax", ax, Axes, "a matplotlib Axes")
+    alpha = finite_real("alpha", alpha)
+    colorbar = flag("colorbar", colorbar)
     img = as_array("image", image)
     if img.ndim == 3 and img.shape[0] == 3 and img.shape[-1] != 3:
         img = img.transpose(1, 2, 0)

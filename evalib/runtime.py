@@ -13,6 +13,8 @@ from typing import Literal
 
 import torch
 
+from evalib._checks import integer
+
 Profile = Literal["quick", "full"]
 PROFILES: tuple[str, ...] = ("quick", "full")
 PROFILE_ENV = "EVALIB_PROFILE"
@@ -72,10 +74,8 @@ def set_threads(threads: int | None = None) -> int:
     """
     if threads is None:
         threads = cpu_threads()
-    elif isinstance(threads, bool) or not isinstance(threads, int):
-        raise TypeError(f"threads must be an int or None, got {type(threads).__name__}")
-    elif threads < 1:
-        raise ValueError(f"threads must be at least 1, got {threads}")
+    else:
+        threads = integer("threads", threads, 1)
     torch.set_num_threads(threads)
     return threads
 
@@ -86,8 +86,7 @@ def seed_everything(seed: int) -> None:
 
     import numpy as np
 
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = integer("seed", seed, 0, 2**64 - 1)  # torch's generators take 64 bits
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

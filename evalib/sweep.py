@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
-from evalib._checks import finite_real, integer, unit_interval
+from evalib._checks import finite_real, flag, integer, sized, unit_interval
 from evalib.models import ResNet18
-from evalib.train import History, fit
+from evalib.train import History, _device, fit
 
 __all__ = ["classifier_inputs", "largest_curvature", "momentum_sweep"]
 
@@ -66,7 +66,8 @@ def momentum_sweep(
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
     runs = _check_settings(settings)
-    n = len(train_set)  # type: ignore[arg-type]
+    progress = flag("progress", progress)
+    n = sized("train_set", train_set)
     if n == 0:
         raise ValueError("train_set is empty: a sweep needs images to train on")
 
@@ -79,6 +80,8 @@ def momentum_sweep(
     histories: dict[str, History] = {}
     for name, beta, lr in runs:
         model = make_model()
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"make_model must return a torch.nn.Module, got {type(model).__name__}")
         optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=beta, weight_decay=weight_decay)
         torch.manual_seed(seed)  # the same augmentation in every run
         histories[name] = fit(model, optimizer, batches, test_loader, epochs=1,
@@ -128,24 +131,38 @@ def largest_curvature(
     """
     if not callable(loss):
         raise TypeError(f"loss must be a callable returning a scalar tensor, got {type(loss).__name__}")
+    if isinstance(params, torch.Tensor):
+        raise TypeError("params must be a sequence of tensors, got a single tensor: wrap it in a list")
     params = list(params)
-    if not params or not all(isinstance(p, torch.Tensor) for p in params):
-        raise TypeError("params must be a non-empty sequence of tensors")
+    if not all(isinstance(p, torch.Tensor) for p in params):
+        raise TypeError("params must be a sequence of tensors")
+    if not params:
+        raise ValueError("params must hold at least one tensor, got none")
     if not all(p.requires_grad for p in params):
         raise ValueError("every tensor in params must have requires_grad=True")
     iterations = integer("iterations", iterations, 1)
     value = loss()
     if not isinstance(value, torch.Tensor) or value.numel() != 1 or not torch.isfinite(value):
         raise ValueError(f"loss() must return a finite scalar tensor, got {value!r}")
+    if not value.requires_grad:
+        raise ValueError("loss() must return a tensor computed from params (autograd finds no path to them)")
     generator = torch.Generator().manual_seed(0)
     v = [torch.randn(p.shape, generator=generator).to(p) for p in params]
     zero = torch.zeros((), dtype=torch.float64)  # the start of sum(), typed as a tensor
     start = torch.sqrt(sum(((u.double() ** 2).sum() for u in v), zero))
     v = [u / start.to(u.dtype) for u in v]
     eigenvalue = 0.0
-    grads = torch.autograd.grad(value, params, create_graph=True)
+    # A parameter the loss does not use has a zero gradient (and Hessian row), not an error.
+    raw = torch.autograd.grad(value, params, create_graph=True, allow_unused=True)
+    if all(g is None for g in raw):
+        raise ValueError("loss() does not depend on any tensor in params")
+    grads = [torch.zeros_like(p) if g is None else g for g, p in zip(raw, params)]
+    if not any(g.requires_grad for g in grads):
+        return 0.0  # the gradient is constant: the loss is linear, its Hessian zero
+    curved = [i for i, g in enumerate(grads) if g.requires_grad]
     for _ in range(iterations):
-        hv = torch.autograd.grad(grads, params, v, retain_graph=True)
+        hv = torch.autograd.grad([grads[i] for i in curved], params, [v[i] for i in curved],
+                                 retain_graph=True, allow_unused=True, materialize_grads=True)
         norm = torch.sqrt(sum(((h.double() ** 2).sum() for h in hv), zero))
         if norm == 0:
             return 0.0  # v lies in the Hessian's null space: the loss is flat there
@@ -168,12 +185,18 @@ def classifier_inputs(
     if not isinstance(model, ResNet18):
         raise TypeError(f"model must be an evalib.models.ResNet18, got {type(model).__name__}")
     batch_size = integer("batch_size", batch_size, 1)
-    if len(dataset) == 0:  # type: ignore[arg-type]
+    device = _device(device)
+    if sized("dataset", dataset) == 0:
         raise ValueError("dataset is empty: there are no images to compute features for")
     model.eval()
     features, labels = [], []
     with torch.no_grad():
         for x, y in DataLoader(dataset, batch_size=batch_size):
+            if x.dtype != model.conv1.weight.dtype:
+                raise TypeError(
+                    f"dataset's images have dtype {x.dtype} but the model's weights are "
+                    f"{model.conv1.weight.dtype}: convert and normalise them first"
+                )
             out = model.features(x.to(device))
             features.append(F.adaptive_max_pool2d(out, 1).flatten(1).cpu())
             labels.append(torch.as_tensor(y))

@@ -36,7 +36,6 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, cast
 
@@ -47,7 +46,17 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from evalib import runtime
-from evalib._checks import finite_real
+from evalib._checks import (
+    file_path,
+    finite_real,
+    flag,
+    function,
+    instance,
+    integer,
+    optional_flag,
+    parameters,
+    unit_interval,
+)
 
 __all__ = [
     "History",
@@ -111,15 +120,14 @@ def momentum_sgd(
     nothing else. ``beta = 0`` is plain SGD; ``nesterov=True`` uses the look-ahead
     gradient (needs ``beta > 0``). ``weight_decay`` adds ``weight_decay*w`` to ``g``.
     """
-    for name, value in (("lr", lr), ("weight_decay", weight_decay)):
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-            raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    lr, weight_decay = finite_real("lr", lr), finite_real("weight_decay", weight_decay)
     if lr <= 0:
         raise ValueError(f"lr must be positive, got {lr}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-    if isinstance(beta, bool) or not isinstance(beta, Real) or not 0.0 <= beta < 1.0:
-        raise ValueError(f"beta must be a real number with 0 <= beta < 1, got {beta!r}")
+    beta = unit_interval("beta", beta)
+    nesterov = flag("nesterov", nesterov)
+    params = parameters("params", params)
     if nesterov and beta == 0:
         raise ValueError("nesterov=True needs a momentum beta > 0")
     return torch.optim.SGD(
@@ -157,8 +165,8 @@ def one_cycle(
                 f"{name} must be >= 1 (the learning rate is divided by it, so it stays at or "
                 f"below the peak), got {value}"
             )
-    if isinstance(total_steps, bool) or not isinstance(total_steps, Integral) or total_steps < 2:
-        raise ValueError(f"total_steps must be an int >= 2, got {total_steps!r}")
+    total_steps = integer("total_steps", total_steps, 2)
+    warmup = finite_real("warmup", warmup)
     if not 0.0 < warmup < 1.0:
         raise ValueError(f"warmup must be a fraction in (0, 1), got {warmup!r}")
     if warmup * total_steps <= 1 or (1 - warmup) * total_steps <= 1:
@@ -216,7 +224,7 @@ def _use_channels_last(device: torch.device, channels_last: bool | None) -> bool
     exactly such shortcut convolutions, so the layout is refused there rather than
     risked; ``tests/test_train_reference.py`` checks the CPU step against float64.
     """
-    if channels_last is None:
+    if optional_flag("channels_last", channels_last) is None:
         return device.type == "cuda"
     if channels_last and device.type != "cuda":
         raise ValueError(
@@ -255,8 +263,9 @@ def _device(device: Any) -> torch.device:
     return parsed
 
 
-def _settings(device: Any, channels_last: bool | None) -> tuple[torch.device, bool]:
-    """The checked device and memory layout; nothing is moved yet."""
+def _settings(device: Any, channels_last: bool | None, amp: bool | None = None) -> tuple[torch.device, bool]:
+    """The checked device, memory layout (and ``amp`` flag); nothing is moved yet."""
+    optional_flag("amp", amp)
     device = _device(device)
     return device, _use_channels_last(device, channels_last)
 
@@ -271,13 +280,13 @@ def _move(model: nn.Module, device: torch.device, channels_last: bool) -> None:
 # ----------------------------------------------------------------------------------
 
 
-def _check_model_loader(model: Any, loader: Any) -> None:
+def _check_model_loader(model: Any, loader: Any, name: str = "loader") -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(loader, DataLoader):
-        raise TypeError(f"loader must be a torch DataLoader, got {type(loader).__name__}")
+        raise TypeError(f"{name} must be a torch DataLoader, got {type(loader).__name__}")
     if len(loader) == 0:
-        raise ValueError("loader yields no batches (dataset smaller than batch_size with drop_last?)")
+        raise ValueError(f"{name} yields no batches (dataset smaller than batch_size with drop_last?)")
 
 
 def _check_labels(labels: torch.Tensor, logits: torch.Tensor, where: str) -> None:
@@ -311,7 +320,7 @@ def predict(
     this machine has (``ValueError`` otherwise, before the model is moved).
     """
     _check_model_loader(model, loader)
-    device, channels_last = _settings(device, channels_last)
+    device, channels_last = _settings(device, channels_last, amp)
     _move(model, device, channels_last)
     dtype = _amp_dtype(device, amp)
     was_training = model.training
@@ -345,6 +354,8 @@ def evaluate(
     gradients, as in :func:`predict`. A class label outside ``[0, classes)`` raises a
     ``ValueError`` naming it.
     """
+    if loss_fn is not None:
+        function("loss_fn", loss_fn)
     logits, labels = predict(model, loader, device=device, amp=amp, channels_last=channels_last)
     _check_labels(labels, logits, "in the loader")
     loss_fn = loss_fn or nn.CrossEntropyLoss()
@@ -430,7 +441,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def _check_writable(path: Path) -> None:
     """Fail before training, not after its first epoch, if ``path`` cannot be written."""
     if path.is_dir():
-        raise ValueError(f"checkpoint {path} is a folder; give a file path, e.g. {path / 'run.pt'}")
+        raise ValueError(f"checkpoint path {path} is a folder; give a file path, e.g. {path / 'run.pt'}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path.parent):
@@ -460,8 +471,14 @@ def save_checkpoint(
     renamed over ``path``, so an interruption (or a second writer of the same path)
     never leaves a half-written checkpoint or a stray temporary file.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = file_path("path", path)
+    instance("model", model, nn.Module, "a torch.nn.Module")
+    instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
+    instance("scheduler", scheduler, torch.optim.lr_scheduler.LRScheduler, "a torch LRScheduler", optional=True)
+    epoch = integer("epoch", epoch, 0)
+    instance("history", history, History, "an evalib.train.History")
+    instance("train_loader", train_loader, DataLoader, "a torch DataLoader", optional=True)
+    _check_writable(path)
     payload = {
         "epoch": int(epoch),
         "model": model.state_dict(),
@@ -648,7 +665,12 @@ def load_checkpoint(
     put back as they were. ``restore_rng`` also puts the random generators back where
     they were, which a resumed run needs to match an uninterrupted one.
     """
-    path = Path(path)
+    path = file_path("path", path)
+    instance("model", model, nn.Module, "a torch.nn.Module")
+    instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer", optional=True)
+    instance("scheduler", scheduler, torch.optim.lr_scheduler.LRScheduler, "a torch LRScheduler", optional=True)
+    instance("train_loader", train_loader, DataLoader, "a torch DataLoader", optional=True)
+    restore_rng = flag("restore_rng", restore_rng)
     payload = _read_checkpoint(path)
     _check_fits(payload, path, model, optimizer, scheduler)
     history = History(**payload["history"])
@@ -756,17 +778,23 @@ def fit(
     ``KeyboardInterrupt``, a failed checkpoint write) carries the history of the steps
     done so far as its ``history`` attribute: ``err.history.step_loss``.
     """
-    _check_model_loader(model, train_loader)
+    _check_model_loader(model, train_loader, "train_loader")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    epochs = integer("epochs", epochs, 1)
+    instance("scheduler", scheduler, torch.optim.lr_scheduler.LRScheduler, "a torch LRScheduler", optional=True)
+    if loss_fn is not None:
+        function("loss_fn", loss_fn)
+    resume, progress = flag("resume", resume), flag("progress", progress)
+    instance("desc", desc, str, "a str")
+    if checkpoint is not None:
+        checkpoint = file_path("checkpoint", checkpoint)
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path")
     if test_loader is not None:
-        _check_model_loader(model, test_loader)
+        _check_model_loader(model, test_loader, "test_loader")
     _check_owns(model, optimizer)
-    device, channels_last = _settings(device, channels_last)
+    device, channels_last = _settings(device, channels_last, amp)
     payload, start, done = None, 0, scheduler.last_epoch if scheduler is not None else 0
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
@@ -791,7 +819,7 @@ def fit(
     history = History()
     if payload is not None:
         history = History(**payload["history"])
-        _load_all_or_nothing(payload, checkpoint, model, optimizer, scheduler, train_loader, True)
+        _load_all_or_nothing(payload, cast(Path, checkpoint), model, optimizer, scheduler, train_loader, True)
     clock = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     bar = tqdm(total=epochs * steps, initial=start * steps, desc=desc, disable=not progress,
                unit="step", dynamic_ncols=True)  # fmt: skip
@@ -843,7 +871,9 @@ def fit(
             if checkpoint is not None:
                 save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, history, train_loader)
     except BaseException as err:
-        err.history = history  # the steps done are not lost with the run (see the docstring)
+        # The steps done are not lost with the run (see the docstring); an exception's
+        # attributes live in its __dict__, which typing does not know of.
+        vars(err)["history"] = history
         raise
     finally:
         bar.close()

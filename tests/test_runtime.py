@@ -47,9 +47,15 @@ def test_seed_everything_makes_torch_and_numpy_repeat():
     assert torch.equal(first[0], second[0]) and np.array_equal(first[1], second[1])
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "1", True])
+@pytest.mark.parametrize("seed", [-1, 2**70])
 def test_seed_everything_rejects_bad_seeds(seed):
     with pytest.raises(ValueError, match="seed"):
+        runtime.seed_everything(seed)
+
+
+@pytest.mark.parametrize("seed", [1.5, "1", True, None])
+def test_seed_everything_rejects_seeds_that_are_not_ints(seed):
+    with pytest.raises(TypeError, match="seed"):
         runtime.seed_everything(seed)
 
 
