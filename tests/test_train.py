@@ -116,14 +116,21 @@ def test_checkpoint_loads_with_weights_only_and_restores_the_objects(digits, tmp
     assert not (tmp_path / "one.pt.tmp").exists()
 
 
-def test_a_non_finite_loss_stops_training_naming_epoch_and_step(digits):
-    model, optimizer, _ = make_run(digits, epochs=2)
+def nan_loss_at_call(n: int):
+    """Cross-entropy that turns NaN on its n-th call, as a diverging run does."""
     calls = {"n": 0}
 
     def loss_fn(out, y):
         calls["n"] += 1
         loss = nn.functional.cross_entropy(out, y)
-        return loss * float("nan") if calls["n"] == 6 else loss  # epoch 2, step 2
+        return loss * float("nan") if calls["n"] == n else loss
+
+    return loss_fn
+
+
+def test_a_non_finite_loss_stops_training_naming_epoch_and_step(digits):
+    model, optimizer, _ = make_run(digits, epochs=2)
+    loss_fn = nan_loss_at_call(6)  # epoch 2, step 2
 
     with pytest.raises(FloatingPointError, match="nan at epoch 2, step 2 of 4"):
         fit(model, optimizer, digits.train, None, 2, loss_fn=loss_fn, device="cpu", progress=False)
@@ -316,12 +323,7 @@ def test_a_schedule_shorter_than_the_run_is_refused_before_training(digits):
 
 def test_an_error_during_training_carries_the_history_of_the_steps_done(digits):
     model, optimizer, _ = make_run(digits, epochs=2)
-    calls = {"n": 0}
-
-    def loss_fn(out, y):
-        calls["n"] += 1
-        loss = nn.functional.cross_entropy(out, y)
-        return loss * float("nan") if calls["n"] == 6 else loss  # epoch 2, step 2
+    loss_fn = nan_loss_at_call(6)  # epoch 2, step 2
 
     with pytest.raises(FloatingPointError) as err:
         fit(model, optimizer, digits.train, None, 2, loss_fn=loss_fn, device="cpu", progress=False)
