@@ -25,18 +25,40 @@ on the model, even when a call raises.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from numbers import Integral
-from types import TracebackType
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["GradCAM", "GradCAMPlusPlus"]
+__all__ = ["GradCAM", "GradCAMPlusPlus", "PointingGame", "pointing_game"]
 
 Targets = int | Sequence[int] | Tensor | None
+
+
+@contextmanager
+def _frozen_eval(model: nn.Module) -> Iterator[None]:
+    """``model`` in eval mode with every parameter frozen; on exit, also after an error,
+    every submodule's train/eval mode and every parameter's ``requires_grad`` as before."""
+    modes = [(m, m.training) for m in model.modules()]
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    try:
+        model.eval()  # no dropout, no batch-norm statistics updated by a map
+        for p, _ in flags:
+            p.requires_grad_(False)  # gradients flow to the input only: .grad stays untouched
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
+        for p, requires_grad in flags:
+            p.requires_grad_(requires_grad)
+
+
+def _is_int(value: object) -> TypeGuard[Integral]:
+    return isinstance(value, Integral) and not isinstance(value, bool)  # True is no class index
 
 
 class GradCAM:
@@ -47,11 +69,12 @@ class GradCAM:
     :param target_layer: a submodule of ``model`` (or its dotted name, e.g.
         ``"layer4"``) whose output is a batch of feature maps ``(N, K, h, w)``.
 
-    ``cam(x, targets)`` runs the model in eval mode with its parameters frozen (so no
-    ``.grad`` of the model is touched), then restores every submodule's train/eval
-    mode and every parameter's ``requires_grad`` flag. Use it as a context manager
-    (``with GradCAM(model, model.layer4) as cam: ...``) to make sure of that even when
-    an error interrupts a call; after ``close()`` the object refuses further calls.
+    ``cam(x, targets)`` (or ``self(x, targets)``) runs the model in eval mode with its
+    parameters frozen, so no ``.grad`` of the model is touched, and afterwards restores
+    every submodule's train/eval mode and every parameter's ``requires_grad`` flag,
+    also when the call raises. ``close()`` drops the activations and gradients the
+    object keeps from its last call, after which calls raise ``RuntimeError``; a
+    ``with GradCAM(model, model.layer4) as cam:`` block calls it at its end.
 
     A call refuses, with a ``ValueError`` and before it changes anything: images that
     are not finite, a model whose parameters or buffers were created under
@@ -89,25 +112,72 @@ class GradCAM:
         self._runs = 0  # forward calls of target_layer in the current pass
         self._closed = False
 
-    # -- context manager ---------------------------------------------------------
     def __enter__(self) -> GradCAM:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        """Drop the stored tensors and refuse further calls. Idempotent."""
+        """Drop the stored activations and gradients and refuse further calls. Idempotent."""
         self.activations = None
         self.gradients = None
         self._closed = True
 
-    # -- the two hooks -------------------------------------------------------------
+    def weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
+        """Grad-CAM's channel weights ``α_k``: the spatial mean of ``∂y_c/∂A^k``, ``(N, K)``."""
+        return gradients.mean(dim=(2, 3))
+
+    def cam(self, x: Tensor, targets: Targets = None) -> Tensor:
+        """Maps ``(N, H, W)`` in [0, 1] for the batch ``x`` ``(N, C, H, W)``.
+
+        ``targets``: ``None`` (each image's predicted class), one ``int`` for every
+        image, or one class per image (a sequence of ints or an integer tensor).
+        ``x`` is moved to the model's device, where the maps are returned.
+        """
+        if self._closed:
+            raise RuntimeError("this GradCAM was closed; create a new one")
+        x = self._images(x)
+        self._refuse_inference_tensors()
+        handle = self.target_layer.register_forward_hook(self._forward_hook)
+        self.activations = self.gradients = None
+        self._runs = 0
+        try:
+            with _frozen_eval(self.model), torch.inference_mode(False), torch.enable_grad():
+                # A fresh leaf: x may be an inference tensor, and backward must stop at it.
+                x_in = x.detach().clone().requires_grad_(True)
+                logits = self.model(x_in)
+                if not isinstance(logits, Tensor) or logits.dim() != 2:
+                    raise ValueError("model must return logits of shape (N, classes)")
+                if self.activations is None:
+                    raise RuntimeError("target_layer did not run in the model's forward pass")
+                chosen = self._targets(targets, logits)
+                # In eval mode the images do not interact, so one backward of the sum
+                # gives every image the gradient of its own score.
+                score = logits.gather(1, chosen[:, None]).sum()
+                torch.autograd.grad(score, x_in)
+        finally:
+            handle.remove()
+        if self.gradients is None:
+            raise RuntimeError("no gradient reached target_layer; does the output depend on it?")
+        return self._maps(self.activations, self.gradients, tuple(x.shape[-2:]))
+
+    __call__ = cam
+
+    def _maps(self, A: Tensor, G: Tensor, size: tuple[int, ...]) -> Tensor:
+        """The Grad-CAM formula: ``ReLU(Σ_k α_k A^k)``, upsampled to ``size``, over its max."""
+        alpha = self.weights(A, G)  # (N, K)
+        maps = F.relu((alpha[:, :, None, None] * A).sum(dim=1, keepdim=True))  # (N, 1, h, w)
+        if not bool(torch.isfinite(maps).all()):
+            raise ValueError(
+                "the map is not finite: the model's activations or gradients at target_layer "
+                "hold NaN or infinite values (check the model's weights)"
+            )
+        maps = F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
+        peak = maps.amax(dim=(2, 3), keepdim=True)
+        maps = torch.where(peak > 0, maps / peak.clamp_min(torch.finfo(maps.dtype).tiny), 0.0)
+        return maps[:, 0].clamp_(0.0, 1.0)
+
     def _forward_hook(self, module: nn.Module, inputs: tuple, output: Tensor) -> None:
         """Keep the target layer's output ``A`` and hook its gradient."""
         if not isinstance(output, Tensor) or output.dim() != 4:
@@ -129,15 +199,24 @@ class GradCAM:
     def _save_gradient(self, grad: Tensor) -> None:
         self.gradients = grad.detach()
 
-    # -- the maps --------------------------------------------------------------------
-    def weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
-        """Grad-CAM's channel weights ``α_k``: the spatial mean of ``∂y_c/∂A^k``, ``(N, K)``."""
-        return gradients.mean(dim=(2, 3))
+    def _images(self, x: Tensor) -> Tensor:
+        """``x`` checked and on the model's device (as pytorch-grad-cam moves it)."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if x.dim() != 4:
+            raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
+        if not x.dtype.is_floating_point:
+            raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
+        weight = next(self.model.parameters(), None)
+        if weight is not None:
+            x = x.to(weight.device)
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError("x must be finite, but it holds NaN or infinite values")
+        return x
 
     def _refuse_inference_tensors(self) -> None:
-        """Refuse, before anything is changed, a model made under ``inference_mode``:
-        its tensors cannot enter a backward pass, and their ``requires_grad`` flags
-        could not be restored afterwards."""
+        """Refuse a model made under ``inference_mode``, before anything is changed: its
+        tensors cannot enter a backward pass, nor could their ``requires_grad`` be restored."""
         named = [*self.model.named_parameters(), *self.model.named_buffers()]
         frozen = [name for name, t in named if t.is_inference()]
         if frozen:
@@ -152,95 +231,25 @@ class GradCAM:
         n, classes = logits.shape
         if targets is None:
             return logits.argmax(dim=1)
-        if isinstance(targets, Tensor):
-            if targets.dtype.is_floating_point or targets.dtype == torch.bool:
-                raise TypeError(f"targets must hold integers, got a tensor of {targets.dtype}")
-            chosen = targets.to(device=logits.device, dtype=torch.long).reshape(-1)
-        elif isinstance(targets, Integral) and not isinstance(targets, bool):
-            chosen = torch.full((n,), int(targets), dtype=torch.long, device=logits.device)
-        elif isinstance(targets, Sequence) and all(
-            isinstance(t, Integral) and not isinstance(t, bool) for t in targets
+        if isinstance(targets, Tensor) and not (
+            targets.dtype.is_floating_point or targets.dtype.is_complex or targets.dtype == torch.bool
         ):
-            chosen = torch.tensor([int(t) for t in targets], dtype=torch.long, device=logits.device)
+            chosen = targets.reshape(-1)
+        elif _is_int(targets):
+            chosen = torch.full((n,), int(targets))
+        elif isinstance(targets, Sequence) and all(map(_is_int, targets)):
+            chosen = torch.tensor([int(t) for t in targets], dtype=torch.long)
         else:
-            raise TypeError(
-                f"targets must be None, an int or a sequence of ints, got {type(targets).__name__}"
-            )
+            got = f"a tensor of {targets.dtype}" if isinstance(targets, Tensor) else type(targets).__name__
+            raise TypeError(f"targets must be None, an int, a sequence of ints or an integer tensor, got {got}")
         if chosen.numel() != n:
             raise ValueError(f"targets must give one class per image: {chosen.numel()} for {n} images")
-        if chosen.numel() and not bool(((chosen >= 0) & (chosen < classes)).all()):
+        if n and not bool(((chosen >= 0) & (chosen < classes)).all()):
             raise ValueError(
                 f"targets must lie in [0, {classes - 1}] (the model has {classes} outputs), "
                 f"got {chosen.tolist()}"
             )
-        return chosen
-
-    def cam(self, x: Tensor, targets: Targets = None) -> Tensor:
-        """Maps ``(N, H, W)`` in [0, 1] for the batch ``x`` ``(N, C, H, W)``.
-
-        ``targets``: ``None`` (each image's predicted class), one ``int`` for every
-        image, or one class per image (a sequence of ints or an integer tensor).
-        """
-        if self._closed:
-            raise RuntimeError("this GradCAM was closed; create a new one")
-        if not isinstance(x, Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if x.dim() != 4:
-            raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
-        if not x.dtype.is_floating_point:
-            raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
-        weight = next(self.model.parameters(), None)
-        if weight is not None and x.device != weight.device:
-            raise ValueError(f"x is on {x.device} but the model is on {weight.device}; move one of them")
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError("x must be finite, but it holds NaN or infinite values")
-        self._refuse_inference_tensors()
-
-        modes = [(m, m.training) for m in self.model.modules()]
-        flags = [(p, p.requires_grad) for p in self.model.parameters()]
-        handle = self.target_layer.register_forward_hook(self._forward_hook)
-        self.activations = self.gradients = None
-        self._runs = 0
-        try:
-            self.model.eval()
-            for p, _ in flags:
-                p.requires_grad_(False)
-            # Gradients flow from the input only: the model's .grad stay untouched.
-            with torch.inference_mode(False), torch.enable_grad():
-                x_in = x.detach().clone().requires_grad_(True)
-                logits = self.model(x_in)
-                if not isinstance(logits, Tensor) or logits.dim() != 2:
-                    raise ValueError("model must return logits of shape (N, classes)")
-                if self.activations is None:
-                    raise RuntimeError("target_layer did not run in the model's forward pass")
-                chosen = self._targets(targets, logits)
-                # In eval mode the images do not interact, so one backward of the sum
-                # gives every image the gradient of its own score.
-                score = logits.gather(1, chosen[:, None]).sum()
-                torch.autograd.grad(score, x_in)
-        finally:
-            handle.remove()
-            for m, training in modes:
-                m.training = training
-            for p, requires_grad in flags:
-                p.requires_grad_(requires_grad)
-
-        if self.gradients is None:
-            raise RuntimeError("no gradient reached target_layer; does the output depend on it?")
-        A, G = self.activations, self.gradients
-        alpha = self.weights(A, G)  # (N, K)
-        maps = F.relu((alpha[:, :, None, None] * A).sum(dim=1, keepdim=True))  # (N, 1, h, w)
-        if not bool(torch.isfinite(maps).all()):
-            raise ValueError(
-                "the map is not finite: the model's activations or gradients at target_layer "
-                "hold NaN or infinite values (check the model's weights)"
-            )
-        maps = F.interpolate(maps, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        peak = maps.amax(dim=(2, 3), keepdim=True)
-        maps = torch.where(peak > 0, maps / peak.clamp_min(torch.finfo(maps.dtype).tiny), 0.0)
-        return maps[:, 0].clamp_(0.0, 1.0)
-
-    __call__ = cam
+        return chosen.to(device=logits.device, dtype=torch.long)
 
 
 class GradCAMPlusPlus(GradCAM):
@@ -318,6 +327,3 @@ def pointing_game(maps: Tensor, boxes: Tensor) -> PointingGame:
     hits = (x0 <= x) & (x < x1) & (y0 <= y) & (y < y1) & (peak_value > 0)
     area = ((x1 - x0) * (y1 - y0)).double() / (height * width)
     return PointingGame(hits.cpu(), float(hits.double().mean()), float(area.mean()))
-
-
-__all__ += ["PointingGame", "pointing_game"]

@@ -175,7 +175,7 @@ def image_loader(x: torch.Tensor, y: torch.Tensor | None = None) -> DataLoader:
 
 def run_parts(width: int = 2):
     model = tiny(width)
-    return model, train.momentum_sgd(model.parameters(), lr=0.1, beta=0.9)
+    return model, train.momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9)
 
 
 def linear_grads(n: int = 6, p: int = 4) -> torch.Tensor:
@@ -921,9 +921,9 @@ add(
 PATH = np.zeros((4, 2))
 add_bad(
     M,
-    "steps_to_tolerance",
+    "steps_to_stay_within",
     "path",
-    lambda v: optim.steps_to_tolerance(v, [0.0, 0.0], 0.1),
+    lambda v: optim.steps_to_stay_within(v, [0.0, 0.0], 0.1),
     [
         ("str", "ab", TypeError),
         ("1d", np.zeros(4), ValueError),
@@ -934,22 +934,22 @@ add_bad(
 )
 add_bad(
     M,
-    "steps_to_tolerance",
+    "steps_to_stay_within",
     "minimum",
-    lambda v: optim.steps_to_tolerance(PATH, v, 0.1),
+    lambda v: optim.steps_to_stay_within(PATH, v, 0.1),
     [("str", "ab", TypeError), ("nan", [NAN, 0.0], ValueError)],
 )
 add_bad(
     M,
-    "steps_to_tolerance",
+    "steps_to_stay_within",
     "tol",
-    lambda v: optim.steps_to_tolerance(PATH, [0.0, 0.0], v),
+    lambda v: optim.steps_to_stay_within(PATH, [0.0, 0.0], v),
     BAD_REAL + NONPOSITIVE,
 )
 add(
     M,
-    "steps_to_tolerance-diverged-run",
-    lambda: optim.steps_to_tolerance(np.full((3, 2), NAN), [0.0, 0.0], 0.1),
+    "steps_to_stay_within-diverged-run",
+    lambda: optim.steps_to_stay_within(np.full((3, 2), NAN), [0.0, 0.0], 0.1),
     check=lambda r: r is None,
 )
 
@@ -1291,9 +1291,15 @@ add_bad(
         ("uint8", torch.zeros(1, 3, 16, 16, dtype=torch.uint8), TypeError),
         ("nan", torch.full((1, 3, 16, 16), NAN), ValueError),
         ("float64", torch.rand(1, 3, 16, 16, dtype=torch.float64), TypeError),
-        ("meta", torch.zeros(1, 3, 16, 16, device="meta"), ValueError),
     ],
 )
+if torch.cuda.is_available():  # a CPU-only host has no second device that holds data
+    add(
+        M,
+        "GradCAM.cam-x-moved-to-the-models-device",
+        lambda: gradcam(model=tiny().to("cuda"))(images()),
+        check=lambda r: r.device.type == "cuda" and r.shape == (2, 16, 16) and bool(r.isfinite().all()),
+    )
 add_bad(
     M,
     "GradCAM.cam",
@@ -1647,36 +1653,40 @@ M = "train"
 add_bad(
     M,
     "momentum_sgd",
-    "lr",
-    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], v, 0.9),
+    "lr_eff",
+    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], lr_eff=v, beta=0.9),
     BAD_REAL + NONPOSITIVE,
 )
 add_bad(
     M,
     "momentum_sgd",
     "beta",
-    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], 0.1, v),
+    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], lr_eff=0.1, beta=v),
     BAD_REAL + [("one", 1.0, ValueError), ("negative", -0.1, ValueError)],
 )
 add_bad(
     M,
     "momentum_sgd",
     "weight_decay",
-    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], 0.1, 0.9, weight_decay=v),
+    lambda v: train.momentum_sgd(
+        [torch.zeros(2, requires_grad=True)], lr_eff=0.1, beta=0.9, weight_decay=v
+    ),
     BAD_REAL + [("negative", -1.0, ValueError)],
 )
 add_bad(
     M,
     "momentum_sgd",
     "nesterov",
-    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], 0.1, 0.9, nesterov=v),
+    lambda v: train.momentum_sgd(
+        [torch.zeros(2, requires_grad=True)], lr_eff=0.1, beta=0.9, nesterov=v
+    ),
     [("int", 1, TypeError), ("str", "yes", TypeError)],
 )
 add_bad(
     M,
     "momentum_sgd",
     "params",
-    lambda v: train.momentum_sgd(v, 0.1, 0.9),
+    lambda v: train.momentum_sgd(v, lr_eff=0.1, beta=0.9),
     [
         ("empty", [], ValueError),
         ("int", 5, TypeError),
@@ -1686,7 +1696,7 @@ add_bad(
 add(
     M,
     "momentum_sgd-effective-lr",
-    lambda: train.momentum_sgd([torch.zeros(2, requires_grad=True)], 0.1, 0.9),
+    lambda: train.momentum_sgd([torch.zeros(2, requires_grad=True)], lr_eff=0.1, beta=0.9),
     check=lambda r: math.isclose(r.param_groups[0]["lr"], 0.01),
 )
 OPT = functools.partial(torch.optim.SGD, [torch.zeros(2, requires_grad=True)], lr=0.1)
