@@ -10,7 +10,7 @@ or ``None``), ``stationary_point`` and a closed-form gradient ``grad(w)``.
 - :class:`Quadratic`: ``f(w) = ½ (w−c)ᵀ A (w−c)``, the model of chapters 1 and 2
   ("Gradient descent and pathological curvature", "Momentum: the heavy ball").
 - ``ravine``: an ill-conditioned, rotated :class:`Quadratic` (chapters 1, 2 and 5).
-- ``rosenbrock``, ``beale``, ``saddle``: the classic non-convex tests of "Why momentum really works"
+- ``rosenbrock``, ``beale``, ``saddle``: the classic non-convex tests of chapter 5
   ("Why momentum really works").
 """
 
@@ -201,19 +201,23 @@ class Quadratic(Landscape):
             bounds = ((c[0] - r, c[0] + r), (c[1] - r, c[1] + r))
         self.bounds = _bounds(bounds)
 
-    def _coef(self, x: Any) -> tuple[Any, Any, Any, Any, Any, Any]:
-        """``A`` and ``c`` as scalars matching ``x`` (a float for NumPy, a tensor for torch)."""
+    def _coef(self) -> tuple[float, float, float, float, float]:
+        """``a11, a12, a22`` of the symmetric ``A`` and ``c1, c2`` of ``c``, as Python floats.
+
+        Python floats combine with NumPy arrays and torch tensors alike (a torch tensor
+        keeps its dtype), so ``_value`` and ``_grad`` serve both.
+        """
         (a11, a12), (_, a22) = self.A.tolist()
         c1, c2 = self.center.tolist()
-        return a11, a12, a22, c1, c2, x
+        return a11, a12, a22, c1, c2
 
     def _value(self, x: Any, y: Any) -> Any:
-        a11, a12, a22, c1, c2, _ = self._coef(x)
+        a11, a12, a22, c1, c2 = self._coef()
         dx, dy = x - c1, y - c2
         return 0.5 * (a11 * dx * dx + 2.0 * a12 * dx * dy + a22 * dy * dy)
 
     def _grad(self, x: Any, y: Any) -> tuple[Any, Any]:
-        a11, a12, a22, c1, c2, _ = self._coef(x)
+        a11, a12, a22, c1, c2 = self._coef()
         dx, dy = x - c1, y - c2
         return a11 * dx + a12 * dy, a12 * dx + a22 * dy
 

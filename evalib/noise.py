@@ -240,7 +240,8 @@ def heavy_ball_noise_floor(lr: float, beta: float, eigval: float, noise_var: flo
 
     Gradients are ``λ w + ε`` with independent noise of variance ``σ²``; the iteration
     ``z ← β z + λ w + ε``, ``w ← w − α z`` is the linear system
-    ``s ← R s + c ε`` for ``s = (z, w)``, ``R = [[β, λ], [−αβ, 1−αλ]]``,
+    ``s ← R s + c ε`` for ``s = (z, w)``, with ``R = [[β, λ], [−αβ, 1−αλ]]`` the
+    heavy ball's iteration matrix (:func:`evalib.theory.momentum_matrix`) and
     ``c = (1, −α)``. When it is stable (``0 < αλ < 2+2β``), its stationary covariance
     ``P`` solves the Lyapunov equation ``P = R P Rᵀ + σ² c cᵀ``; this returns its
     solution's ``P_ww = α σ² (1+β) / (λ (1−β) (2+2β−αλ))``. The expected loss in that
