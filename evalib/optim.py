@@ -29,6 +29,7 @@ from torch.optim import Optimizer
 
 from evalib._checks import finite_real as _real
 from evalib._checks import flag, integer, parameters, real_array
+from evalib.theory import _momentum_path
 
 __all__ = [
     "HeavyBall",
@@ -37,7 +38,7 @@ __all__ = [
     "SutskeverMomentum",
     "nesterov_lookahead",
     "trajectory",
-    "steps_to_tolerance",
+    "steps_to_stay_within",
 ]
 
 
@@ -211,29 +212,20 @@ def nesterov_lookahead(
     which is how chapter "SGD with momentum and Nesterov" proves the rewrite.
     """
     hyper = _check_hyper(lr, momentum, 0.0)
-    lr, beta = hyper["lr"], hyper["momentum"]
-    steps = _steps(steps)
+    steps = integer("steps", steps, 0)
     if not callable(grad):
         raise TypeError(f"grad must be callable, got {type(grad).__name__}")
     w = real_array("w0", w0).reshape(-1)
     if w.size == 0:
         raise ValueError("w0 must hold at least one number, got an empty array")
-    z = np.zeros_like(w)
-    ws, zs = [w.copy()], [z.copy()]
-    for _ in range(steps):
-        g = real_array("grad(w)", grad(w - lr * beta * z), finite=False)
-        if g.size != w.size:
-            raise ValueError(f"grad(w) must hold one number per entry of w0 ({w.size}), got shape {g.shape}")
-        g = g.reshape(w.shape)
-        z = beta * z + g
-        w = w - lr * z
-        ws.append(w.copy())
-        zs.append(z.copy())
-    return np.array(ws), np.array(zs)
 
+    def grad_flat(p: NDArray[np.float64]) -> NDArray[np.float64]:
+        g = real_array("grad(w)", grad(p), finite=False)
+        if g.size != p.size:
+            raise ValueError(f"grad(w) must hold one number per entry of w0 ({p.size}), got shape {g.shape}")
+        return g.reshape(p.shape)
 
-def _steps(steps: Any) -> int:
-    return integer("steps", steps, 0)
+    return _momentum_path(grad_flat, w, hyper["lr"], hyper["momentum"], steps, lookahead=True)
 
 
 def trajectory(
@@ -258,7 +250,7 @@ def trajectory(
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     if not callable(make_optimizer):
         raise TypeError(f"make_optimizer must be callable, got {type(make_optimizer).__name__}")
-    steps = _steps(steps)
+    steps = integer("steps", steps, 0)
     warn = flag("warn", warn)
     start = real_array("w0", w0)
     if start.shape != (2,):
@@ -302,14 +294,13 @@ def _diverged(warn: bool, step: int, what: str) -> None:
         )
 
 
-def steps_to_tolerance(
-    path: ArrayLike, minimum: ArrayLike, tol: float
-) -> int | None:
+def steps_to_stay_within(path: ArrayLike, minimum: ArrayLike, tol: float) -> int | None:
     """The first step ``k`` from which ``||w_k - minimum|| <= tol`` holds for good.
 
     ``None`` when the run never settles within ``tol`` (or diverged). "For good"
     means every later iterate stays within ``tol`` too, so an oscillating run that
-    passes through the ball once is not counted as converged.
+    passes through the ball once is not counted as converged; the first visit alone
+    is :func:`evalib.theory.iterations_to_tolerance`.
     """
     pts = real_array("path", path, finite=False)  # a diverged run's rows are NaN
     target = real_array("minimum", minimum)

@@ -96,6 +96,14 @@ def _h(alpha: float, lam: NDArray[np.float64], name: str = "eigvals") -> NDArray
     return h
 
 
+def _one_direction(alpha: float, eigval: Any) -> tuple[float, float]:
+    """``(λ, h = lr·λ)`` of a single eigenvalue ``eigval``, checked and named as such."""
+    lam = _eigvals(eigval, "eigval")
+    if lam.size != 1:
+        raise ValueError(f"eigval must be a single eigenvalue, got {lam.size}")
+    return float(lam[0]), float(_h(alpha, lam, "eigval")[0])
+
+
 def _steps(steps: Any) -> int:
     return integer("steps", steps, 0)
 
@@ -170,11 +178,8 @@ def momentum_matrix(lr: float, beta: float, eigval: float) -> NDArray[np.float64
     ("Momentum: the heavy ball"). Its eigenvalues are :func:`momentum_roots`.
     """
     alpha, b = _lr(lr), _beta(beta)
-    lam = _eigvals(eigval, "eigval")
-    if lam.size != 1:
-        raise ValueError(f"eigval must be a single eigenvalue, got {lam.size}")
-    h = float(_h(alpha, lam, "eigval")[0])
-    return np.array([[b, float(lam[0])], [-alpha * b, 1.0 - h]])
+    lam, h = _one_direction(alpha, eigval)
+    return np.array([[b, lam], [-alpha * b, 1.0 - h]])
 
 
 def momentum_roots(h: ArrayLike, beta: ArrayLike) -> NDArray[np.complex128]:
@@ -233,11 +238,8 @@ def critical_beta(lr: float, eigval: float) -> float:
     ``αλ ≤ 1``) and the one at which the two roots meet; for ``αλ ≤ 1`` it gives
     the direction its fastest rate, ``|μ| = √β = |1 − √(αλ)|``.
     """
-    alpha = _lr(lr)
-    lam = _eigvals(eigval, "eigval")
-    if lam.size != 1:
-        raise ValueError(f"eigval must be a single eigenvalue, got {lam.size}")
-    return (1.0 - math.sqrt(float(_h(alpha, lam, "eigval")[0]))) ** 2
+    _, h = _one_direction(_lr(lr), eigval)
+    return (1.0 - math.sqrt(h)) ** 2
 
 
 def optimal_momentum(eigvals: ArrayLike) -> tuple[float, float, float]:
@@ -281,18 +283,35 @@ def run_momentum(
     w = real_array("w0", w0)
     if w.size == 0:
         raise ValueError("w0 must be a non-empty array of finite numbers, got an empty one")
-    path = np.empty((n + 1,) + w.shape)
-    path[0] = w
-    z = np.zeros_like(w)
+    return _momentum_path(grad, w, alpha, b, n)[0]
+
+
+def _momentum_path(
+    grad: Grad, w0: NDArray[np.float64], lr: float, beta: float, steps: int, *, lookahead: bool = False
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The loop behind :func:`run_momentum` and :func:`evalib.optim.nesterov_lookahead`.
+
+    ``z ← βz + ∇f(p)``, ``w ← w − αz`` from ``w = w0``, ``z = 0``, with the gradient
+    taken at ``p = w`` (the heavy ball) or, with ``lookahead=True``, at the look-ahead
+    point ``p = w − αβz`` (Nesterov's method as first written; "SGD with momentum and
+    Nesterov"). Returns the iterates ``w`` and the buffers ``z``, each of shape
+    ``(steps+1,) + w0.shape``. The arguments are taken as already checked (the public
+    runners check them); ``grad(p)`` must return an array of ``w0``'s shape.
+    Overflowing iterates become ``inf``/``nan`` without warnings.
+    """
+    path = np.empty((steps + 1,) + w0.shape)
+    buffers = np.zeros_like(path)
+    path[0] = w = w0
+    z = buffers[0]
     with np.errstate(over="ignore", invalid="ignore"):
-        for k in range(1, n + 1):
-            g = real_array("grad(w)", grad(w), finite=False)
+        for k in range(1, steps + 1):
+            g = real_array("grad(w)", grad(w - lr * beta * z if lookahead else w), finite=False)
             if g.shape != w.shape:
                 raise ValueError(f"grad(w) must have the shape of w0, {w.shape}, got {g.shape}")
-            z = b * z + g
-            w = w - alpha * z
-            path[k] = w
-    return path
+            z = beta * z + g
+            w = w - lr * z
+            path[k], buffers[k] = w, z
+    return path, buffers
 
 
 def run_gd(grad: Grad, w0: ArrayLike, lr: float, steps: int) -> NDArray[np.float64]:
@@ -353,7 +372,12 @@ def iterations_needed(rate: float, tol: float) -> float:
 
 
 def iterations_to_tolerance(errors: ArrayLike, tol: float) -> int | None:
-    """The first ``k`` with ``errors[k] <= tol · errors[0]``, or ``None`` if never reached."""
+    """The first ``k`` with ``errors[k] <= tol · errors[0]``, or ``None`` if never reached.
+
+    The first visit only: a run that oscillates may leave the tolerance again. For the
+    step from which an optimiser's iterates stay close for good, see
+    :func:`evalib.optim.steps_to_stay_within`.
+    """
     e = real_array("errors", errors, finite=False)
     if e.ndim != 1 or e.size == 0:
         raise ValueError(f"errors must be a non-empty 1-D array, got shape {e.shape}")

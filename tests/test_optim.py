@@ -14,7 +14,7 @@ from evalib.optim import (
     Nesterov,
     SutskeverMomentum,
     nesterov_lookahead,
-    steps_to_tolerance,
+    steps_to_stay_within,
     trajectory,
 )
 
@@ -271,16 +271,16 @@ def test_bad_hyperparameters_raise_naming_the_argument(cls, kwargs, error, name)
         cls([w], **kwargs)
 
 
-def test_steps_to_tolerance_counts_from_the_last_exit():
+def test_steps_to_stay_within_counts_from_the_last_exit():
     path = np.array([[4.0, 0.0], [0.5, 0.0], [2.0, 0.0], [0.9, 0.0], [0.1, 0.0], [0.0, 0.0]])
-    assert steps_to_tolerance(path, [0.0, 0.0], 1.0) == 3  # passes through at step 1, settles at 3
-    assert steps_to_tolerance(path, [0.0, 0.0], 5.0) == 0
-    assert steps_to_tolerance(path[:3], [0.0, 0.0], 1.0) is None
+    assert steps_to_stay_within(path, [0.0, 0.0], 1.0) == 3  # passes through at step 1, settles at 3
+    assert steps_to_stay_within(path, [0.0, 0.0], 5.0) == 0
+    assert steps_to_stay_within(path[:3], [0.0, 0.0], 1.0) is None
     diverged = path.copy()
     diverged[4:] = np.nan
-    assert steps_to_tolerance(diverged, [0.0, 0.0], 1.0) is None
+    assert steps_to_stay_within(diverged, [0.0, 0.0], 1.0) is None
     with pytest.raises(ValueError, match="tol"):
-        steps_to_tolerance(path, [0.0, 0.0], 0.0)
+        steps_to_stay_within(path, [0.0, 0.0], 0.0)
 
 
 def _embedding_run(make_optimizer, steps: int = 4) -> list[torch.Tensor]:
@@ -326,8 +326,8 @@ def test_numpy_bools_and_ints_are_accepted_and_empty_paths_refused():
     with pytest.raises(TypeError, match="torch_first_step"):
         EWMAMomentum([w], lr=0.1, torch_first_step=1)
     with pytest.raises(ValueError, match=r"path.*empty|at least one"):
-        steps_to_tolerance(np.zeros((0, 2)), [0.0, 0.0], 1.0)
+        steps_to_stay_within(np.zeros((0, 2)), [0.0, 0.0], 1.0)
     with pytest.raises(TypeError, match="path"):
-        steps_to_tolerance(np.array([[1j, 0.0]]), [0.0, 0.0], 1.0)
+        steps_to_stay_within(np.array([[1j, 0.0]]), [0.0, 0.0], 1.0)
     with pytest.raises(ValueError, match="w0"):
         nesterov_lookahead(lambda w: w, [], 0.1, 0.9, 3)

@@ -28,6 +28,21 @@ def _random_spd(eigvals: np.ndarray, seed: int) -> np.ndarray:
     return q @ np.diag(eigvals) @ q.T
 
 
+def _long_run_rate(A: np.ndarray, x0: np.ndarray, lr: float, beta: float, predicted: float) -> float:
+    """The rate measured on a run of the heavy ball (``beta = 0``: ``run_gd``) on ``½wᵀAw``.
+
+    The minimiser sits at 0 (b = 0): errors then keep full relative precision far below
+    1e-16, so a run until the predicted error is 1e-120 (at most 8000 steps) isolates
+    the asymptotic rate from the transient.
+    """
+    steps = int(min(8000, T.iterations_needed(predicted, 1e-120)))
+    if beta == 0:
+        path = T.run_gd(lambda w: A @ w, x0, lr, steps)
+    else:
+        path = T.run_momentum(lambda w: A @ w, x0, lr, beta, steps)
+    return T.empirical_rate(np.linalg.norm(path, axis=1))
+
+
 def _brute_momentum_radius(lr: float, beta: float, eigvals: np.ndarray) -> float:
     return max(np.abs(np.linalg.eigvals(T.momentum_matrix(lr, beta, lam))).max() for lam in eigvals)
 
@@ -66,13 +81,9 @@ def test_gd_rate_measured_on_a_random_dense_quadratic_matches_the_prediction(kap
     lam = _spectrum(kappa, seed=seed)
     A = _random_spd(lam, seed)
     rng = np.random.default_rng(seed + 10)
-    # The minimiser sits at 0 (b = 0): errors then keep full relative precision far
-    # below 1e-16, so a long run isolates the asymptotic rate from the transient.
     for lr in (T.optimal_gd(lam)[0], 0.6 / kappa):
-        steps = int(min(8000, T.iterations_needed(T.gd_rate(lr, lam), 1e-120)))
-        path = T.run_gd(lambda w: A @ w, rng.normal(size=lam.size), lr, steps)
-        err = np.linalg.norm(path, axis=1)
-        assert T.empirical_rate(err) == pytest.approx(T.gd_rate(lr, lam), rel=2e-3)
+        measured = _long_run_rate(A, rng.normal(size=lam.size), lr, 0.0, T.gd_rate(lr, lam))
+        assert measured == pytest.approx(T.gd_rate(lr, lam), rel=2e-3)
 
 
 @pytest.mark.parametrize("eps", (0.01, 0.001))
@@ -216,11 +227,9 @@ def test_momentum_rate_measured_on_a_random_dense_quadratic_matches_the_predicti
     # oscillation for complex roots), so a long window measures the rate closely.
     for lr, beta in ((0.5 * lr_opt, 0.8 * beta_opt), (lr_opt, min(0.999, 1.1 * beta_opt))):
         predicted = T.momentum_rate(lr, beta, lam)
-        steps = int(min(8000, T.iterations_needed(predicted, 1e-120)))  # minimiser at 0, as above
-        path = T.run_momentum(lambda w: A @ w, rng.normal(size=lam.size), lr, beta, steps)
-        err = np.linalg.norm(path, axis=1)
+        measured = _long_run_rate(A, rng.normal(size=lam.size), lr, beta, predicted)
         # Rotating (complex) modes make the envelope's peaks uneven: 0.5 % tolerance.
-        assert T.empirical_rate(err) == pytest.approx(predicted, rel=5e-3)
+        assert measured == pytest.approx(predicted, rel=5e-3)
 
 
 def test_iterations_to_tolerance_of_a_run_matches_iterations_needed() -> None:
