@@ -4,7 +4,9 @@ Chapter "SGD with momentum and Nesterov" derives every class here; chapter "Why
 momentum really works" races them on the 2-D landscapes of :mod:`evalib.landscapes`.
 Each optimiser is a ``torch.optim.Optimizer`` whose ``step`` is the update rule and
 nothing else, so it reads like the formula. ``g`` is the gradient plus weight decay,
-``g = grad + weight_decay * w``, as in ``torch.optim.SGD``.
+``g = grad + weight_decay * w``, as in ``torch.optim.SGD``. ``beta`` in the formulas is
+the ``momentum`` argument: the keyword (and ``param_groups`` key) keeps PyTorch's name,
+so these classes swap with ``torch.optim.SGD`` and work with its schedulers.
 
 - :class:`HeavyBall`: ``z <- beta*z + g``, ``w <- w - lr*z``; equals ``SGD(momentum=beta)``.
 - :class:`Nesterov`: ``z <- beta*z + g``, ``w <- w - lr*(g + beta*z)``; equals

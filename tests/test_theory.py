@@ -28,6 +28,12 @@ def _random_spd(eigvals: np.ndarray, seed: int) -> np.ndarray:
     return q @ np.diag(eigvals) @ q.T
 
 
+def _dense_quadratic(kappa: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues from 1 to ``kappa`` (:func:`_spectrum`) and a dense ``A`` that has them."""
+    lam = _spectrum(kappa, seed=seed)
+    return lam, _random_spd(lam, seed)
+
+
 def _long_run_rate(A: np.ndarray, x0: np.ndarray, lr: float, beta: float, predicted: float) -> float:
     """The rate measured on a run of the heavy ball (``beta = 0``: ``run_gd``) on ``½wᵀAw``.
 
@@ -78,8 +84,7 @@ def test_optimal_gd_formula_and_that_no_other_step_does_better(kappa: float) -> 
 @pytest.mark.parametrize("kappa", KAPPAS)
 @pytest.mark.parametrize("seed", RNG_SEEDS)
 def test_gd_rate_measured_on_a_random_dense_quadratic_matches_the_prediction(kappa: float, seed: int) -> None:
-    lam = _spectrum(kappa, seed=seed)
-    A = _random_spd(lam, seed)
+    lam, A = _dense_quadratic(kappa, seed)
     rng = np.random.default_rng(seed + 10)
     for lr in (T.optimal_gd(lam)[0], 0.6 / kappa):
         measured = _long_run_rate(A, rng.normal(size=lam.size), lr, 0.0, T.gd_rate(lr, lam))
@@ -219,8 +224,7 @@ def test_optimal_momentum_formula_and_a_grid_search_finds_nothing_better(kappa: 
 @pytest.mark.parametrize("kappa", KAPPAS)
 @pytest.mark.parametrize("seed", RNG_SEEDS)
 def test_momentum_rate_measured_on_a_random_dense_quadratic_matches_the_prediction(kappa: float, seed: int) -> None:
-    lam = _spectrum(kappa, seed=seed)
-    A = _random_spd(lam, seed)
+    lam, A = _dense_quadratic(kappa, seed)
     rng = np.random.default_rng(seed + 20)
     lr_opt, beta_opt, _ = T.optimal_momentum(lam)
     # Away from critical damping the error is a plain geometric sequence (times an
