@@ -10,6 +10,7 @@ One module per idea, each explained by a chapter of the book:
 - ``evalib.models``: the CIFAR ResNet-18 with a gradient hook on ``layer4``.
 - ``evalib.cam``: Grad-CAM (and Grad-CAM++) on any model, and the pointing game.
 - ``evalib.data``: CIFAR-10 loaders with an offline digits fallback.
+- ``evalib.digits``: the offline digits: handwritten digits on cluttered canvases, with boxes.
 - ``evalib.train``: training and evaluation loops with progress bars and checkpoints.
 - ``evalib.sweep``: a momentum sweep: one run per setting, same start, same batches.
 - ``evalib.runtime``: the device, the quick/full run profile and the CPU threads.

@@ -8,19 +8,16 @@ normalisation ``(x - mean) / std``.
 
 CIFAR-10 is downloaded on first use (``download=True``, as in Colab). Where it is
 neither on disk nor downloadable, :func:`load` says so in one visible warning and
-returns :class:`OfflineDigits` instead: scikit-learn's 1,797 handwritten digits
-(8x8, Alpaydin and Kaynak 1998), each upscaled and pasted at a random place on a 32x32
-colour canvas with background clutter. Every image keeps its digit's box, so a
-Grad-CAM heat map can be *scored* (the pointing game in :mod:`evalib.cam`), not just
-looked at. The digits can also be asked for by name: ``load("digits")``.
+returns the offline digits of :mod:`evalib.digits` instead (1,797 handwritten digits on
+cluttered 32x32 canvases, each with its box, so that a Grad-CAM heat map can be scored).
+The digits can also be asked for by name: ``load("digits")``. :func:`make_digits`,
+:class:`OfflineDigits` and ``DIGIT_CLASSES`` are importable from here too.
 
 Data lives under one absolute folder, never relative to the notebook: the ``root``
 argument, else the environment variable ``EVALIB_DATA``, else ``~/.cache/evalib``.
 """
-
 from __future__ import annotations
 
-import functools
 import os
 import socket
 import threading
@@ -28,16 +25,15 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlparse
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from evalib._checks import choice, finite_real, flag, function, integer, real_array, sized
+from evalib._checks import choice, flag, integer, real_array, sized
+from evalib.digits import DIGIT_CLASSES, OfflineDigits, make_digits
 
 if TYPE_CHECKING:
     from torchvision.datasets import CIFAR10
@@ -68,13 +64,6 @@ CIFAR10_CLASSES: tuple[str, ...] = (
 # Per-channel mean and standard deviation of the 50,000 training images (pixels in [0, 1]).
 CIFAR10_MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
-
-DIGIT_CLASSES: tuple[str, ...] = tuple(str(d) for d in range(10))
-
-# The digits' side lengths, as fractions of the canvas side: 12 to 16 pixels at 32.
-# Small enough that most boxes miss the centre (a map that always points there
-# scores about half), large enough that a narrow ResNet-18 reads them.
-_SIDES = (12 / 32, 16 / 32)
 
 # How long the reachability check of the CIFAR-10 server may take before we give up.
 _PROBE_TIMEOUT_S = 3.0
@@ -107,164 +96,6 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
             "or ~/.cache/evalib"
         )
     return Path(root).expanduser().resolve()
-
-
-# ----------------------------------------------------------------------------------
-# The offline dataset: handwritten digits on cluttered 32x32 canvases
-# ----------------------------------------------------------------------------------
-
-
-def make_digits(
-    seed: int = 0, size: int = 32
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Render all 1,797 scikit-learn digits onto cluttered colour canvases.
-
-    Each 8x8 digit is upscaled (bilinear) to a random side between ``3/8`` and ``1/2``
-    of ``size`` (12 to 16 pixels on a 32x32 canvas) and alpha-blended at a random
-    position of the ``size x size`` canvas. The background is a dark, smooth random
-    colour field with 3 to 5 thin strokes of random colour (clutter that a classifier
-    must learn to ignore); the digit is bright, in a random hue. The same ``seed`` gives
-    the same images.
-
-    Returns ``(images, labels, boxes, masks)``: ``images`` uint8 ``(N, 3, size, size)``,
-    ``labels`` int64 ``(N,)``, ``boxes`` int64 ``(N, 4)`` as ``(x0, y0, x1, y1)`` with
-    ``x1, y1`` exclusive (the tight box of the digit's ink), and ``masks`` bool
-    ``(N, size, size)``, True where the digit's ink lies.
-    """
-    seed, size = integer("seed", seed, 0), integer("size", size, 16, 256)
-    # Rendered once per (seed, size) and process; callers get their own copies.
-    return tuple(t.clone() for t in _render_digits(seed, size))  # type: ignore[return-value]
-
-
-@functools.lru_cache(maxsize=2)
-def _render_digits(
-    seed: int, size: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The work behind :func:`make_digits` (arguments already checked)."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    ink = torch.as_tensor(digits.images, dtype=torch.float32) / 16.0  # (N, 8, 8) in [0, 1]
-    labels = torch.as_tensor(digits.target, dtype=torch.int64)
-    n = ink.shape[0]
-    rng = np.random.default_rng(seed)
-
-    # A smooth background: a coarse 4x4 colour grid, bilinearly upscaled.
-    coarse = torch.as_tensor(rng.uniform(0.0, 1.0, (n, 3, 4, 4)), dtype=torch.float32)
-    canvas = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=True)
-    canvas = 0.45 * canvas  # a dark background, so a bright digit always stands out
-    _strokes(canvas, rng)  # clutter: thin straight strokes in random colours
-
-    # Each digit's ink as an alpha map on the full canvas, rendered one side length at
-    # a time (a handful of batched resizes instead of one per image).
-    lo, hi = _SIDES
-    sides = rng.integers(round(lo * size), round(hi * size) + 1, n)
-    corners = rng.integers(0, size - sides[:, None] + 1, (n, 2))  # (x0, y0)
-    alpha = torch.zeros(n, size, size)
-    for side in np.unique(sides):
-        idx = np.flatnonzero(sides == side)
-        side = int(side)
-        scaled = F.interpolate(ink[idx][:, None], size=(side, side), mode="bilinear",
-                               align_corners=False)[:, 0].clamp(0.0, 1.0)  # fmt: skip
-        for k, i in enumerate(idx):
-            x0, y0 = int(corners[i, 0]), int(corners[i, 1])
-            alpha[i, y0 : y0 + side, x0 : x0 + side] = scaled[k]
-    masks = alpha > 0.02
-    # The tight box of the ink: first and last rows/columns that hold any of it.
-    rows, cols = masks.any(dim=2), masks.any(dim=1)
-    first = lambda m: m.float().argmax(dim=1)  # noqa: E731
-    last = lambda m: size - m.flip(1).float().argmax(dim=1)  # noqa: E731
-    boxes = torch.stack([first(cols), first(rows), last(cols), last(rows)], dim=1)
-    # The digit's colour: bright (every channel in [0.6, 1]) in a random hue, so it
-    # stands out from the dark background; the strokes' colours span the whole range.
-    colour = torch.as_tensor(rng.uniform(0.6, 1.0, (n, 3)), dtype=torch.float32)
-    canvas = (1 - alpha[:, None]) * canvas + alpha[:, None] * colour[:, :, None, None]
-    images = (canvas.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
-    return images, labels, boxes, masks
-
-
-def _strokes(canvas: torch.Tensor, rng: np.random.Generator) -> None:
-    """Draw 3 to 5 thin straight strokes of random colour, length and angle per image.
-
-    Each stroke is 1 pixel wide, ``size/6`` to ``size/2`` long, centred anywhere on the
-    canvas (so it may run off the edge, where it is cut). Drawn in place, all at once.
-    """
-    n, size = canvas.shape[0], canvas.shape[-1]
-    per_image = rng.integers(3, 6, n)
-    owner = np.repeat(np.arange(n), per_image)  # which image each stroke belongs to
-    count = owner.size
-    length = rng.uniform(size / 6, size / 2, count)[:, None]
-    angle = rng.uniform(0, np.pi, count)[:, None]
-    cx, cy = rng.uniform(0, size, (2, count, 1))
-    colour = torch.as_tensor(rng.uniform(0.0, 1.0, (count, 3)), dtype=torch.float32)
-    t = np.linspace(-0.5, 0.5, size + 2)[None, :]  # sample points along every stroke
-    xs = np.round(cx + t * length * np.cos(angle))
-    ys = np.round(cy + t * length * np.sin(angle))
-    inside = (xs >= 0) & (xs < size) & (ys >= 0) & (ys < size)
-    stroke = np.broadcast_to(np.arange(count)[:, None], xs.shape)[inside]
-    pixel = (owner[stroke] * size + ys[inside].astype(np.int64)) * size + xs[inside].astype(np.int64)
-    # Where strokes cross, the later stroke wins: keep each pixel's last write only, so
-    # the result never depends on the order a parallel scatter happens to use.
-    pixel, last = np.unique(pixel[::-1], return_index=True)
-    stroke = stroke[::-1][last]
-    flat = canvas.permute(0, 2, 3, 1).reshape(-1, 3)  # a copy: canvas is channels-first
-    flat[torch.as_tensor(pixel)] = colour[torch.as_tensor(stroke)]
-    canvas.copy_(flat.view(n, size, size, 3).permute(0, 3, 1, 2))
-
-
-class OfflineDigits(Dataset):
-    """The offline stand-in for CIFAR-10: digits on cluttered canvases, with boxes.
-
-    ``split="train"`` or ``"test"`` picks a fixed, seeded part of the 1,797 images
-    (``test_fraction`` of them, 20 % by default, are the test split). Items are
-    ``(transform(image), label)`` with ``image`` a uint8 ``(3, 32, 32)`` tensor;
-    ``boxes[i]`` is image ``i``'s digit box ``(x0, y0, x1, y1)``, ``x1, y1`` exclusive.
-    ``mean`` and ``std`` are the training split's per-channel statistics in [0, 1].
-    A ``test_fraction`` that leaves either split empty is refused with a ValueError.
-    """
-
-    classes = DIGIT_CLASSES
-
-    def __init__(
-        self,
-        split: str = "train",
-        seed: int = 0,
-        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-        test_fraction: float = 0.2,
-    ) -> None:
-        choice("split", split, ("train", "test"))
-        if transform is not None:
-            function("transform", transform)
-        test_fraction = finite_real("test_fraction", test_fraction)
-        images, labels, boxes, masks = make_digits(seed)
-        n = len(labels)
-        n_test = int(round(test_fraction * n))  # noqa: RUF046 (a NumPy float's round)
-        if not 0 < n_test < n:
-            raise ValueError(
-                f"test_fraction={test_fraction!r} leaves {'no test' if n_test <= 0 else 'no training'} "
-                f"images of the {n:,} digits; use a value between {0.5 / n:.5f} and {(n - 0.5) / n:.5f}"
-            )
-        order = torch.as_tensor(np.random.default_rng(seed + 1).permutation(n))
-        train_idx, test_idx = order[n_test:], order[:n_test]
-        keep = train_idx if split == "train" else test_idx
-        self.split = split
-        self.images = images[keep]
-        self.targets = labels[keep]
-        self.boxes = boxes[keep]
-        self.masks = masks[keep]
-        self.transform = transform
-        train_pixels = images[train_idx].float() / 255.0
-        self.mean = tuple(train_pixels.mean(dim=(0, 2, 3)).tolist())
-        self.std = tuple(train_pixels.std(dim=(0, 2, 3)).tolist())
-
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image = self.images[index]
-        if self.transform is not None:
-            image = self.transform(image)
-        return image, int(self.targets[index])
 
 
 # ----------------------------------------------------------------------------------
@@ -321,8 +152,9 @@ class Data:
 
     ``name`` is ``"cifar10"`` or ``"digits"`` (what was actually loaded: after a failed
     download it is ``"digits"``). ``boxes`` holds the test images' object boxes
-    ``(x0, y0, x1, y1)`` in the order of ``test``'s batches, for the digits only
-    (CIFAR-10 has none: ``None``).
+    ``(x0, y0, x1, y1)``, for the digits only (CIFAR-10 has none: ``None``): the same
+    tensor as ``test.dataset.boxes``, row ``i`` the box of ``test.dataset[i]``, so
+    also in the order of ``test``'s batches (the test loader does not shuffle).
     """
 
     name: str
@@ -377,8 +209,53 @@ def _reachable(url: str, timeout: float = _PROBE_TIMEOUT_S) -> tuple[bool, str]:
     return outcome[0] == "", outcome[0]
 
 
-def _cifar10(root: Path, download: bool) -> tuple[CIFAR10, CIFAR10] | str:
-    """CIFAR-10's train and test sets (untransformed), or why they are unavailable."""
+class _Source(NamedTuple):
+    """What :func:`load` builds its loaders from: both splits (untransformed images), the
+    class names, the normalisation, whether a mirror image keeps its class (``flip``),
+    and the test images' object boxes (the digits only; None for CIFAR-10)."""
+
+    name: str
+    train: OfflineDigits | CIFAR10
+    test: OfflineDigits | CIFAR10
+    classes: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    flip: bool
+    boxes: torch.Tensor | None
+
+
+def _digits() -> _Source:
+    """The offline digits' fixed split (seed 0), normalised by the training split's statistics."""
+    train, test = OfflineDigits("train", seed=0), OfflineDigits("test", seed=0)
+    return _Source("digits", train, test, DIGIT_CLASSES, train.mean, train.std, False, test.boxes)
+
+
+class _Unavailable(Exception):
+    """CIFAR-10 is neither on disk nor downloadable; the message says why."""
+
+
+def _cifar10(root: Path, download: bool) -> _Source:
+    """CIFAR-10 from ``root`` (downloaded there when missing and ``download``); where it
+    cannot be had, the offline digits, announced by an :class:`OfflineDataWarning`
+    (once per session and data folder)."""
+    try:
+        train, test = _cifar10_sets(root, download)
+    except _Unavailable as why:
+        if str(root) not in _offline_warned:
+            _offline_warned.add(str(root))
+            warnings.warn(
+                f"{why}. Falling back to the offline digits dataset "
+                "(evalib.data.OfflineDigits: 1,797 handwritten digits on cluttered 32x32 "
+                "canvases): the results below are NOT CIFAR-10 results.",
+                OfflineDataWarning,
+                stacklevel=3,
+            )
+        return _digits()
+    return _Source("cifar10", train, test, CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, True, None)
+
+
+def _cifar10_sets(root: Path, download: bool) -> tuple[CIFAR10, CIFAR10]:
+    """CIFAR-10's train and test sets (untransformed); :class:`_Unavailable` says why not."""
     from torchvision.datasets import CIFAR10
 
     try:  # already on disk (torchvision checks every file's MD5)?
@@ -395,27 +272,38 @@ def _cifar10(root: Path, download: bool) -> tuple[CIFAR10, CIFAR10] | str:
         else:
             problem = f"CIFAR-10 is not in {root}"
     if not download:
-        return f"{problem} and download=False"
+        raise _Unavailable(f"{problem} and download=False")
     ok, why = _reachable(CIFAR10.url)
     if not ok:
-        return f"{problem} and its server cannot be reached ({why})"
+        raise _Unavailable(f"{problem} and its server cannot be reached ({why})")
     try:
         return CIFAR10(root, train=True, download=True), CIFAR10(root, train=False, download=True)
     except (OSError, RuntimeError) as err:  # URLError is an OSError
-        return f"{problem} and its download failed ({type(err).__name__}: {err})"
+        raise _Unavailable(f"{problem} and its download failed ({type(err).__name__}: {err})") from err
 
 
-class _Transformed(Dataset):
-    """A dataset seen through a transform (so train and test can share the images)."""
+class _Split(Dataset):
+    """Items ``indices`` of ``base`` (all of them for None), in that order, seen through
+    ``transform``, so that train and test can share the images. ``boxes`` holds each
+    item's object box ``(x0, y0, x1, y1)``, given ``base``'s boxes (else None)."""
 
-    def __init__(self, base: Dataset, transform: Callable) -> None:
-        self.base, self.transform = base, transform
+    def __init__(
+        self,
+        base: Dataset,
+        transform: Callable,
+        indices: list[int] | None = None,
+        boxes: torch.Tensor | None = None,
+    ) -> None:
+        self.base, self.transform, self.indices = base, transform, indices
+        if boxes is not None and indices is not None:
+            boxes = boxes[torch.as_tensor(indices, dtype=torch.int64)]
+        self.boxes = boxes
 
     def __len__(self) -> int:
-        return len(self.base)  # type: ignore[arg-type]
+        return len(self.base) if self.indices is None else len(self.indices)  # type: ignore[arg-type]
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image, label = self.base[index]
+        image, label = self.base[index if self.indices is None else self.indices[index]]
         return self.transform(image), int(label)
 
 
@@ -450,9 +338,14 @@ def loaders(
     pinned memory (for asynchronous copies to the GPU); ``num_workers > 0`` keeps the
     worker processes alive between epochs.
     """
-    batch_size, test_batch_size, seed, num_workers = _loader_settings(
-        batch_size, test_batch_size, seed, num_workers
-    )
+    settings = _loader_settings(batch_size, test_batch_size, seed, num_workers)
+    return _loaders(train_set, test_set, *settings)
+
+
+def _loaders(
+    train_set: Dataset, test_set: Dataset, batch_size: int, test_batch_size: int, seed: int, num_workers: int
+) -> tuple[DataLoader, DataLoader]:
+    """:func:`loaders` with its settings already checked (by :func:`_loader_settings`)."""
     n_train, n_test = sized("train_set", train_set), sized("test_set", test_set)
     if n_train == 0:
         raise ValueError("train_set is empty: there would be nothing to train on")
@@ -529,46 +422,24 @@ def load(
 
     augment, download = flag("augment", augment), flag("download", download)
 
-    name, boxes = dataset, None
-    if dataset == "cifar10":
-        found = _cifar10(folder, download)
-        if isinstance(found, str):
-            if str(folder) not in _offline_warned:
-                _offline_warned.add(str(folder))
-                warnings.warn(
-                    f"{found}. Falling back to the offline digits dataset "
-                    "(evalib.data.OfflineDigits: 1,797 handwritten digits on cluttered 32x32 "
-                    "canvases): the results below are NOT CIFAR-10 results.",
-                    OfflineDataWarning,
-                    stacklevel=2,
-                )
-            name = "digits"
-        else:
-            train_base, test_base = found
-            classes, mean, std, flip = CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, True
-    if name == "digits":
-        train_base, test_base = OfflineDigits("train", seed=0), OfflineDigits("test", seed=0)
-        classes, mean, std, flip = DIGIT_CLASSES, train_base.mean, train_base.std, False
-        boxes = test_base.boxes
+    source = _cifar10(folder, download) if dataset == "cifar10" else _digits()
 
     # More images than the dataset has: the caller's mistake for the dataset it named,
     # the fallback's smaller size (said in a warning, never a crash) after a fallback.
-    fallback = name != dataset
-    train_size = _at_most("train_size", train_size, len(train_base), "training", fallback)
-    test_size = _at_most("test_size", test_size, len(test_base), "test", fallback)
+    fallback = source.name != dataset
+    train_size = _at_most("train_size", train_size, len(source.train), "training", fallback)
+    test_size = _at_most("test_size", test_size, len(source.test), "test", fallback)
 
     generator = torch.Generator().manual_seed(int(seed))
-    if train_size is not None and train_size < len(train_base):
-        keep = torch.randperm(len(train_base), generator=generator)[:train_size]
-        train_base = Subset(train_base, keep.tolist())
-    if test_size is not None and test_size < len(test_base):
-        keep = torch.randperm(len(test_base), generator=generator)[:test_size].sort().values
-        test_base = Subset(test_base, keep.tolist())
-        boxes = boxes[keep] if boxes is not None else None
+    train_keep = test_keep = None
+    if train_size is not None and train_size < len(source.train):
+        train_keep = torch.randperm(len(source.train), generator=generator)[:train_size].tolist()
+    if test_size is not None and test_size < len(source.test):
+        test_keep = torch.randperm(len(source.test), generator=generator)[:test_size].sort().values.tolist()
     # Both splits hold untransformed images; the transforms are applied on access.
-    train_tf = train_transform(mean, std, flip=flip, cutout=cutout) if augment else test_transform(mean, std)
-    train_loader, test_loader = loaders(
-        _Transformed(train_base, train_tf), _Transformed(test_base, test_transform(mean, std)),
-        batch_size=batch_size, test_batch_size=test_batch_size, seed=seed, num_workers=num_workers,
-    )
-    return Data(name, train_loader, test_loader, classes, tuple(mean), tuple(std), boxes)
+    mean, std = source.mean, source.std
+    train_tf = train_transform(mean, std, flip=source.flip, cutout=cutout) if augment else test_transform(mean, std)
+    train_set = _Split(source.train, train_tf, train_keep)
+    test_set = _Split(source.test, test_transform(mean, std), test_keep, source.boxes)
+    train_loader, test_loader = _loaders(train_set, test_set, batch_size, test_batch_size, seed, num_workers)
+    return Data(source.name, train_loader, test_loader, source.classes, tuple(mean), tuple(std), test_set.boxes)

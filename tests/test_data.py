@@ -1,4 +1,4 @@
-"""Tests of evalib.data: data root, offline fallback, the digits dataset, transforms."""
+"""Tests of evalib.data: data root, offline fallback, transforms, loaders and their subsets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from evalib import data
-from evalib.data import OfflineDataWarning, OfflineDigits, load, make_digits
+from evalib.data import OfflineDataWarning, OfflineDigits, load
 
 
 @pytest.fixture
@@ -81,59 +81,6 @@ def test_reachability_probe_gives_up_on_a_hanging_lookup(monkeypatch):
     assert time.perf_counter() - start < 2.0
 
 
-def test_offline_digits_are_deterministic_per_seed():
-    images, labels, boxes, masks = make_digits(seed=0)
-    # Render again, bypassing the per-process cache, to prove the rendering itself repeats.
-    again = data._render_digits.__wrapped__(0, 32)
-    for first, second in zip((images, labels, boxes, masks), again):
-        assert torch.equal(first, second)
-    other = make_digits(seed=1)[0]
-    assert not torch.equal(images, other)
-    assert images.shape == (1797, 3, 32, 32) and images.dtype == torch.uint8
-
-
-def test_offline_digit_boxes_are_the_tight_boxes_of_the_ink():
-    _, _, boxes, masks = make_digits(seed=0)
-    n, size = masks.shape[0], masks.shape[-1]
-    ys = torch.arange(size).view(1, size, 1)
-    xs = torch.arange(size).view(1, 1, size)
-    x0, y0, x1, y1 = (boxes[:, k].view(n, 1, 1) for k in range(4))
-    inside = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
-    assert not (masks & ~inside).any(), "some ink lies outside its box"
-    # Tight: every edge row and column of the box holds ink.
-    for i in range(n):
-        a, b, c, d = boxes[i].tolist()
-        m = masks[i]
-        assert m[b, a:c].any() and m[d - 1, a:c].any() and m[b:d, a].any() and m[b:d, c - 1].any()
-    sides = boxes[:, 2:] - boxes[:, :2]
-    assert sides.min() >= 4 and sides.max() <= 16
-
-
-def test_digit_ink_stands_out_from_the_background_in_its_box():
-    images, _, boxes, masks = make_digits(seed=0)
-    pixels = images.float() / 255
-    ring = torch.zeros_like(masks)
-    for i, (a, b, c, d) in enumerate(boxes.tolist()):  # the box minus the ink
-        ring[i, b:d, a:c] = True
-    ring &= ~masks
-    around = (pixels * ring[:, None]).sum(dim=(2, 3)) / ring.sum(dim=(1, 2)).clamp(min=1)[:, None]
-    # The digit's solid strokes (not its anti-aliased rim) differ from the average
-    # background around them by at least 30 % of the range in some channel.
-    gap = ((pixels - around[:, :, None, None]).abs() * masks[:, None]).amax(dim=(1, 2, 3))
-    assert gap.min() > 0.3
-
-
-def test_offline_splits_partition_the_1797_digits():
-    train, test = OfflineDigits("train"), OfflineDigits("test")
-    assert len(train) == 1438 and len(test) == 359
-    both = torch.cat([train.images, test.images]).flatten(1)
-    assert torch.unique(both, dim=0).shape[0] == 1797
-    image, label = train[0]
-    assert image.shape == (3, 32, 32) and isinstance(label, int)
-    with pytest.raises(ValueError, match="split"):
-        OfflineDigits("validation")
-
-
 def test_normalised_training_digits_have_zero_mean_and_unit_std():
     train = OfflineDigits("train")
     x = data.test_transform(train.mean, train.std)(train.images)
@@ -156,18 +103,48 @@ def test_cutout_blanks_one_square_to_the_mean_colour():
 
 
 def test_denormalize_inverts_the_test_transform():
-    loaded = load("digits", batch_size=16, train_size=32, test_size=16)
+    loaded = load("digits", batch_size=16, train_size=32)  # the whole test split, in order
     x, _ = next(iter(loaded.test))
-    images = loaded.test.dataset.base.dataset.images[loaded.test.dataset.base.indices[:16]]
+    images = OfflineDigits("test").images[: len(x)]
     assert torch.allclose(loaded.denormalize(x), images.float() / 255, atol=1e-5)
 
 
 def test_subsets_keep_their_sizes_and_the_matching_boxes():
     loaded = load("digits", batch_size=50, train_size=200, test_size=60, seed=3)
     assert len(loaded.train.dataset) == 200 and len(loaded.train) == 4
-    assert len(loaded.test.dataset) == 60
-    subset = loaded.test.dataset.base
-    assert torch.equal(loaded.boxes, OfflineDigits("test").boxes[subset.indices])
+    test = loaded.test.dataset
+    assert len(test) == 60 and loaded.boxes is test.boxes and test.boxes.shape == (60, 4)
+    # Each kept image carries its own box: find it among all test digits by its pixels.
+    everything = OfflineDigits("test")
+    pixels = everything.images.flatten(1)
+    for i in range(len(test)):
+        image, label = test[i]
+        raw = (loaded.denormalize(image) * 255).round().to(torch.uint8).flatten()
+        (match,) = (pixels == raw).all(dim=1).nonzero()[:, 0].tolist()
+        assert label == int(everything.targets[match])
+        assert torch.equal(test.boxes[i], everything.boxes[match])
+
+
+def test_cifar10_on_disk_is_loaded_without_boxes(monkeypatch, tmp_path):
+    # A stand-in for torchvision's CIFAR10 on disk: ten 32x32 images per split.
+    class FakeCIFAR10(torch.utils.data.Dataset):
+        base_folder, url = "cifar-10-batches-py", "https://example.invalid/cifar.tar.gz"
+
+        def __init__(self, root, train=True, download=False):
+            self.images = torch.zeros(64 if train else 16, 32, 32, 3, dtype=torch.uint8).numpy()
+
+        def __len__(self):
+            return len(self.images)
+
+        def __getitem__(self, index):
+            return self.images[index], index % 10
+
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeCIFAR10)
+    loaded = load("cifar10", root=tmp_path, batch_size=32, test_size=8)
+    assert loaded.name == "cifar10" and loaded.boxes is None and loaded.test.dataset.boxes is None
+    assert len(loaded.test.dataset) == 8 and loaded.classes == data.CIFAR10_CLASSES
 
 
 def test_training_loader_order_depends_only_on_the_seed():
@@ -223,12 +200,6 @@ def test_the_offline_fallback_uses_all_digits_and_says_so_when_asked_for_more(no
 def test_an_empty_data_root_is_refused(root):
     with pytest.raises(ValueError, match="root must not be empty"):
         data.data_root(root)
-
-
-@pytest.mark.parametrize("fraction", [1e-4, 0.9999])
-def test_a_split_left_empty_by_test_fraction_is_refused(fraction):
-    with pytest.raises(ValueError, match="test_fraction"):
-        OfflineDigits("train", test_fraction=fraction)
 
 
 def test_denormalize_refuses_images_that_are_not_floating_point():
