@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.rcsetup import cycler
 
-from evalib._checks import finite_real, flag, instance, integer, optional_flag
+from evalib._checks import finite_real, flag, instance, integer, optional_flag, real_array
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
 PALETTE: dict[str, str] = {
@@ -68,13 +68,12 @@ def label(
 ) -> Axes:
     """Set the title and axis labels of ``ax``; add a legend where lines are labelled.
 
+    The texts may be anything matplotlib accepts (it draws ``str`` of a number).
     ``legend=None`` draws a legend only when at least two artists carry a label.
     """
     instance("ax", ax, Axes, "a matplotlib Axes")
+    # A truthy string such as "no" would silently draw a legend: only bools and None.
     optional_flag("legend", legend)
-    for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
-        if not isinstance(value, str):
-            raise TypeError(f"{name} must be a str, got {type(value).__name__}")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -98,7 +97,6 @@ def _landscape_levels(z: np.ndarray, levels: int, log_scale: bool) -> np.ndarray
     (``log_scale``); otherwise quadratic spacing, which draws a quadratic bowl as
     evenly spaced ellipses.
     """
-
     lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
     span = max(hi - lo, 1e-12)
     if log_scale:
@@ -157,14 +155,13 @@ def plot_paths(
     (e.g. ``{"GD": {"color": PALETTE["black"], "linestyle": "--"}}``) that replace
     the palette's colour for that path.
     """
-
     arrays = _check_paths(paths)
     styles = _check_styles(styles, paths)
     plot_landscape(ax, landscape, n=n, levels=levels)
     for (name, p), color in zip(arrays.items(), color_cycle(len(arrays))):
         kw = {"color": color, "linewidth": 1.3, **styles.get(name, {})}
         ax.plot(p[:, 0], p[:, 1], marker="o" if markers else None, markersize=2.5, label=name, **kw)
-    ax.plot(*np.asarray(next(iter(paths.values())))[0], marker="o", markersize=8,
+    ax.plot(*next(iter(arrays.values()))[0], marker="o", markersize=8,
             markerfacecolor="white", color=PALETTE["black"], linestyle="none", label="start")
     label(ax, title if title is not None else landscape.name, "$w_1$ (dimensionless)",
           "$w_2$ (dimensionless)", legend=True)
@@ -174,8 +171,6 @@ def plot_paths(
 def _check_paths(paths) -> dict:
     """``paths`` as a dict of float64 arrays of shape ``(steps+1, 2)`` with at least one row;
     NaN and inf (a diverged run) are allowed."""
-    from evalib._checks import real_array
-
     if not isinstance(paths, dict):
         raise TypeError(f"paths must be a dict {{label: (steps+1, 2) array}}, got {type(paths).__name__}")
     if not paths:
@@ -282,6 +277,8 @@ def cam_overlay(
 
     instance("ax", ax, Axes, "a matplotlib Axes")
     alpha = finite_real("alpha", alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     colorbar = flag("colorbar", colorbar)
     img = as_array("image", image)
     if img.ndim == 3 and img.shape[0] == 3 and img.shape[-1] != 3:
@@ -291,8 +288,6 @@ def cam_overlay(
     heat = as_array("cam", cam)
     if heat.shape != img.shape[:2]:
         raise ValueError(f"cam must be (H, W) = {img.shape[:2]} like the image, got shape {heat.shape}")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
 
     ax.imshow(img, interpolation="nearest")
     shown = ax.imshow(heat, cmap=cmap, vmin=0.0, vmax=1.0, alpha=alpha, interpolation="bilinear")

@@ -2280,12 +2280,17 @@ add(M, "cpu_threads", runtime.cpu_threads, check=lambda r: isinstance(r, int) an
 
 M = "plots"
 add(M, "label-ax-none", lambda: plots.label(None, "t", "x", "y"), TypeError, r"\bax\b")
-add_bad(
+add(
     M,
-    "label",
-    "title",
-    lambda v: plots.label(axes(), v, "x", "y"),
-    [("int", 5, TypeError), ("none", None, TypeError)],
+    "label-title-int",
+    lambda: plots.label(axes(), 5, "x", "y").get_title(),
+    check=lambda r: r == "5",
+)
+add(
+    M,
+    "label-title-none",
+    lambda: plots.label(axes(), None, "x", "y").get_title(),
+    check=lambda r: r == "",
 )
 add(
     M,

@@ -28,10 +28,12 @@ def test_label_sets_texts_and_adds_a_legend_only_for_several_lines():
     plt.close(fig)
 
 
-def test_label_rejects_non_text():
+def test_label_takes_any_text_matplotlib_takes_but_only_a_bool_legend():
     fig, ax = plt.subplots()
-    with pytest.raises(TypeError, match="xlabel"):
-        plots.label(ax, "t", 3, "y")
+    plots.label(ax, 2026, 3, None)  # matplotlib draws str(3), and None as no text
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("2026", "3", "")
+    with pytest.raises(TypeError, match="legend"):
+        plots.label(ax, "t", "x", "y", legend="no")  # truthy: would draw a legend
     plt.close(fig)
 
 
