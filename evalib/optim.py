@@ -61,9 +61,12 @@ def _check_hyper(lr: Any, momentum: Any, weight_decay: Any) -> dict[str, float]:
 
 
 class _Momentum(Optimizer):
-    """Shared plumbing: checked hyper-parameters, closures, one buffer per parameter."""
+    """Shared plumbing: the constructor ``(params, lr, momentum=0.9, weight_decay=0.0)``
+    with its checks, closures, one buffer per parameter."""
 
-    def __init__(self, params: Iterable[Any], lr: float, momentum: float, weight_decay: float):
+    def __init__(
+        self, params: Iterable[Any], lr: float, momentum: float = 0.9, weight_decay: float = 0.0
+    ):
         hyper = _check_hyper(lr, momentum, weight_decay)
         super().__init__(parameters("params", params), hyper)
 
@@ -108,11 +111,6 @@ class HeavyBall(_Momentum):
     Nesterov" relates it to the other forms.
     """
 
-    def __init__(
-        self, params: Iterable[Any], lr: float, momentum: float = 0.9, weight_decay: float = 0.0
-    ):
-        super().__init__(params, lr, momentum, weight_decay)
-
     def _update(self, w: Tensor, g: Tensor, buf: Tensor, group: dict[str, Any]) -> None:
         buf.mul_(group["momentum"]).add_(g)  # z <- beta z + g
         w.add_(buf, alpha=-group["lr"])  # w <- w - lr z
@@ -128,11 +126,6 @@ class Nesterov(_Momentum):
     ``torch.optim.SGD(params, lr, momentum=beta, nesterov=True, weight_decay=...)``;
     ``momentum=0`` is gradient descent.
     """
-
-    def __init__(
-        self, params: Iterable[Any], lr: float, momentum: float = 0.9, weight_decay: float = 0.0
-    ):
-        super().__init__(params, lr, momentum, weight_decay)
 
     def _update(self, w: Tensor, g: Tensor, buf: Tensor, group: dict[str, Any]) -> None:
         buf.mul_(group["momentum"]).add_(g)  # z <- beta z + g
@@ -188,11 +181,6 @@ class SutskeverMomentum(_Momentum):
     learning rate they were taken with, while the heavy ball rescales its whole
     buffer with the new one.
     """
-
-    def __init__(
-        self, params: Iterable[Any], lr: float, momentum: float = 0.9, weight_decay: float = 0.0
-    ):
-        super().__init__(params, lr, momentum, weight_decay)
 
     def _update(self, w: Tensor, g: Tensor, buf: Tensor, group: dict[str, Any]) -> None:
         buf.mul_(group["momentum"]).add_(g, alpha=group["lr"])  # v <- beta v + lr g
