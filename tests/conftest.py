@@ -25,8 +25,7 @@ from nbmake import pytest_items
 from nbmake.nb_result import NotebookResult
 from nbmake.nb_run import NotebookRun
 
-ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+from book_paths import ROOT
 
 # One per pytest process (runs may overlap), emptied first: the book never shows
 # outputs that an earlier run computed, perhaps with older code. Created on first use.

@@ -9,7 +9,7 @@ import pkgutil
 import pytest
 
 import evalib
-from conftest import ROOT
+from book_paths import ROOT
 
 MODULES = sorted(m.name for m in pkgutil.iter_modules(evalib.__path__) if not m.name.startswith("_"))
 

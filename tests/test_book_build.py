@@ -6,10 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import HTML, ROOT
-from test_book_structure import CHAPTERS, CONFIG
+from book_paths import CHAPTERS, CONFIG, HTML, ROOT, TOC
 
 # A check of the book, not of evalib: `pytest -m "not book"` leaves it out.
 pytestmark = pytest.mark.book
@@ -51,6 +49,5 @@ def test_moving_averages_page_shows_its_figures_and_numbers(build):
 
 def test_toc_captions_are_in_the_navigation(build):
     index = (HTML / "book" / "preface.html").read_text()
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    for part in toc["parts"]:
+    for part in TOC["parts"]:
         assert part["caption"] in index

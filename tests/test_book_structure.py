@@ -4,50 +4,23 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
-import yaml
+
+from book_paths import BOOK, CHAPTERS, CONFIG, ROOT, TOC, toc_files
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parents[1]
-BOOK = ROOT / "book"
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PAGES = sorted(BOOK.glob("*.md"))  # chapters and plain pages (the bibliography)
 
 # A check of the book, not of evalib: `pytest -m "not book"` leaves it out.
 pytestmark = pytest.mark.book
-
-
-def is_chapter(md: Path) -> bool:
-    """A chapter is a jupytext MyST notebook; plain pages (the bibliography) are not."""
-    return "format_name: myst" in md.read_text().split("\n---", 1)[0]
-
-
-CHAPTERS = sorted(md for md in BOOK.glob("*.md") if is_chapter(md))
-PAGES = sorted(BOOK.glob("*.md"))
-
-
-def toc_files(node) -> list[str]:
-    """Every `file:` entry of the table of contents, in order."""
-    found = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("file", "root"):
-                found.append(value)
-            else:
-                found += toc_files(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += toc_files(item)
-    return found
 
 
 def cells(notebook) -> list[tuple[str, str, tuple[str, ...]]]:

@@ -14,8 +14,7 @@ import threading
 
 import pytest
 
-from conftest import HTML, ROOT
-from test_book_structure import CHAPTERS, CONFIG, TOC, toc_files
+from book_paths import CHAPTERS, CONFIG, HTML, ROOT, TOC, toc_files
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = ROOT / "_build" / "screenshots"

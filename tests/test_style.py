@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conftest import ROOT
+from book_paths import ROOT
 
 LINTED = ["evalib", "tests", "benchmarks", "book/_ext"]
 # Outside the tree, so concurrent runs and read-only checkouts share nothing by accident.
