@@ -165,7 +165,8 @@ class GradCAM:
     __call__ = cam
 
     def _maps(self, A: Tensor, G: Tensor, size: tuple[int, ...]) -> Tensor:
-        """The Grad-CAM formula: ``ReLU(Σ_k α_k A^k)``, upsampled to ``size``, over its max."""
+        """The Grad-CAM formula, ``(N, *size)``: ``ReLU(Σ_k α_k A^k)`` with ``α`` from
+        :meth:`weights`, upsampled bilinearly to ``size``, divided by its max (0 stays 0)."""
         alpha = self.weights(A, G)  # (N, K)
         maps = F.relu((alpha[:, :, None, None] * A).sum(dim=1, keepdim=True))  # (N, 1, h, w)
         if not bool(torch.isfinite(maps).all()):
