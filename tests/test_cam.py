@@ -197,33 +197,45 @@ def test_agrees_with_pytorch_grad_cam(model, x, method):
     np.testing.assert_allclose(maps, expected, rtol=0, atol=1e-3)
 
 
-def test_bad_arguments_raise(model, x):
-    other = ResNet18(width=4)
-    with pytest.raises(TypeError, match="model"):
-        GradCAM("resnet", model.layer4)
-    with pytest.raises(ValueError, match="not a submodule"):
-        GradCAM(model, other.layer4)
-    with pytest.raises(ValueError, match="no submodule named 'layer5'"):
-        GradCAM(model, "layer5")
-    with pytest.raises(TypeError, match="target_layer"):
-        GradCAM(model, 4)
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        pytest.param(lambda m, x: GradCAM("resnet", m.layer4), TypeError, "model", id="model-is-a-string"),
+        pytest.param(lambda m, x: GradCAM(m, ResNet18(width=4).layer4), ValueError, "not a submodule",
+                     id="layer-of-another-model"),
+        pytest.param(lambda m, x: GradCAM(m, "layer5"), ValueError, "no submodule named 'layer5'",
+                     id="unknown-layer-name"),
+        pytest.param(lambda m, x: GradCAM(m, 4), TypeError, "target_layer", id="layer-is-an-int"),
+        pytest.param(lambda m, x: GradCAM(m, m.linear)(x), ValueError, "feature maps",
+                     id="layer-without-feature-maps"),
+    ],
+)  # fmt: skip
+def test_bad_models_and_layers_are_refused(model, x, make, error, match):
+    with pytest.raises(error, match=match):
+        make(model, x)
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        pytest.param(lambda cam, x: cam(x[0]), ValueError, r"\(N, C, H, W\)", id="one-image-not-a-batch"),
+        pytest.param(lambda cam, x: cam(x.to(torch.uint8)), TypeError, "floating-point", id="uint8-images"),
+        pytest.param(lambda cam, x: cam(x, 10), ValueError, r"\[0, 9\]", id="class-beyond-the-last"),
+        pytest.param(lambda cam, x: cam(x, [0, -1, 2]), ValueError, r"\[0, 9\]", id="negative-class"),
+        pytest.param(lambda cam, x: cam(x, [1, 2]), ValueError, "one class per image",
+                     id="fewer-classes-than-images"),
+        pytest.param(lambda cam, x: cam(x, 1.5), TypeError, "targets", id="float-class"),
+        pytest.param(lambda cam, x: cam(x, torch.tensor([0.0, 1.0, 2.0])), TypeError, "targets",
+                     id="float-class-tensor"),
+    ],
+)  # fmt: skip
+def test_bad_images_and_targets_are_refused(model, x, call, error, match):
+    with GradCAM(model, model.layer4) as cam, pytest.raises(error, match=match):
+        call(cam, x)
+
+
+def test_a_closed_cam_refuses_to_run(model, x):
     cam = GradCAM(model, model.layer4)
-    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
-        cam(x[0])
-    with pytest.raises(TypeError, match="floating-point"):
-        cam(x.to(torch.uint8))
-    with pytest.raises(ValueError, match=r"\[0, 9\]"):
-        cam(x, 10)
-    with pytest.raises(ValueError, match=r"\[0, 9\]"):
-        cam(x, [0, -1, 2])
-    with pytest.raises(ValueError, match="one class per image"):
-        cam(x, [1, 2])
-    with pytest.raises(TypeError, match="targets"):
-        cam(x, 1.5)
-    with pytest.raises(TypeError, match="targets"):
-        cam(x, torch.tensor([0.0, 1.0, 2.0]))
-    with pytest.raises(ValueError, match="feature maps"):
-        GradCAM(model, model.linear)(x)
     cam.close()
     with pytest.raises(RuntimeError, match="closed"):
         cam(x)
