@@ -43,7 +43,7 @@ def run(seed: int) -> tuple[float, pd.DataFrame]:
     seed_everything(seed)
     data = evadata.load("digits", batch_size=BATCH, augment=False, seed=seed)
     model = ResNet18(num_classes=10, width=WIDTH)
-    optimizer = momentum_sgd(model.parameters(), lr=LR, beta=BETA, nesterov=True,
+    optimizer = momentum_sgd(model.parameters(), lr_eff=LR, beta=BETA, nesterov=True,
                              weight_decay=WEIGHT_DECAY)  # fmt: skip
     history = fit(model, optimizer, data.train, data.test, EPOCHS,
                   one_cycle(optimizer, EPOCHS * len(data.train)), progress=False)  # fmt: skip

@@ -90,7 +90,7 @@ def epoch_seconds(width: int, batch: int, workers: int, epochs: int = 2) -> list
                           batch_size=batch, num_workers=workers)
     torch.manual_seed(0)
     model = ResNet18(num_classes=10, width=width)
-    optimizer = momentum_sgd(model.parameters(), lr=0.1, beta=0.9, nesterov=True, weight_decay=5e-4)
+    optimizer = momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9, nesterov=True, weight_decay=5e-4)
     history = fit(model, optimizer, train, test, epochs, progress=False)
     return list(np.diff([0.0] + history.seconds))
 

@@ -103,26 +103,28 @@ class History:
 
 def momentum_sgd(
     params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
-    lr: float,
-    beta: float,
     *,
+    lr_eff: float,
+    beta: float,
     nesterov: bool = False,
     weight_decay: float = 0.0,
 ) -> torch.optim.SGD:
-    """SGD with momentum ``beta`` at the *effective* learning rate ``lr`` ("SGD with
+    """SGD with momentum ``beta`` at the *effective* learning rate ``lr_eff`` ("SGD with
     momentum and Nesterov").
 
     PyTorch's heavy ball ``v <- beta*v + g``, ``w <- w - alpha*v`` moves a steady
     gradient ``g`` by ``alpha*g/(1-beta)`` per step. This returns
-    ``torch.optim.SGD(lr=alpha, momentum=beta)`` with ``alpha = lr*(1-beta)``: the EWMA
-    form ``V <- beta*V + (1-beta)*g``, ``w <- w - lr*V``, whose steady step is
-    ``lr*g`` for every ``beta``, so a sweep over ``beta`` changes the averaging and
-    nothing else. ``beta = 0`` is plain SGD; ``nesterov=True`` uses the look-ahead
+    ``torch.optim.SGD(lr=alpha, momentum=beta)`` with ``alpha = lr_eff*(1-beta)``: the
+    EWMA form ``V <- beta*V + (1-beta)*g``, ``w <- w - lr_eff*V``, whose steady step is
+    ``lr_eff*g`` for every ``beta``, so a sweep over ``beta`` changes the averaging and
+    nothing else. ``lr_eff`` and ``beta`` are keyword-only: ``lr`` means PyTorch's
+    ``alpha`` everywhere else (``optimizer.param_groups[0]["lr"]``, :class:`History`'s
+    ``lr``), which is not this rate. ``beta = 0`` is plain SGD; ``nesterov=True`` uses the look-ahead
     gradient (needs ``beta > 0``). ``weight_decay`` adds ``weight_decay*w`` to ``g``.
     """
-    lr, weight_decay = finite_real("lr", lr), finite_real("weight_decay", weight_decay)
-    if lr <= 0:
-        raise ValueError(f"lr must be positive, got {lr}")
+    lr_eff, weight_decay = finite_real("lr_eff", lr_eff), finite_real("weight_decay", weight_decay)
+    if lr_eff <= 0:
+        raise ValueError(f"lr_eff (the effective learning rate) must be positive, got {lr_eff}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
     beta = unit_interval("beta", beta)
@@ -132,7 +134,7 @@ def momentum_sgd(
         raise ValueError("nesterov=True needs a momentum beta > 0")
     return torch.optim.SGD(
         params,
-        lr=float(lr) * (1.0 - float(beta)),
+        lr=float(lr_eff) * (1.0 - float(beta)),
         momentum=float(beta),
         nesterov=bool(nesterov),
         weight_decay=float(weight_decay),

@@ -175,7 +175,7 @@ def image_loader(x: torch.Tensor, y: torch.Tensor | None = None) -> DataLoader:
 
 def run_parts(width: int = 2):
     model = tiny(width)
-    return model, train.momentum_sgd(model.parameters(), lr=0.1, beta=0.9)
+    return model, train.momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9)
 
 
 def linear_grads(n: int = 6, p: int = 4) -> torch.Tensor:
@@ -1653,36 +1653,40 @@ M = "train"
 add_bad(
     M,
     "momentum_sgd",
-    "lr",
-    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], v, 0.9),
+    "lr_eff",
+    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], lr_eff=v, beta=0.9),
     BAD_REAL + NONPOSITIVE,
 )
 add_bad(
     M,
     "momentum_sgd",
     "beta",
-    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], 0.1, v),
+    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], lr_eff=0.1, beta=v),
     BAD_REAL + [("one", 1.0, ValueError), ("negative", -0.1, ValueError)],
 )
 add_bad(
     M,
     "momentum_sgd",
     "weight_decay",
-    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], 0.1, 0.9, weight_decay=v),
+    lambda v: train.momentum_sgd(
+        [torch.zeros(2, requires_grad=True)], lr_eff=0.1, beta=0.9, weight_decay=v
+    ),
     BAD_REAL + [("negative", -1.0, ValueError)],
 )
 add_bad(
     M,
     "momentum_sgd",
     "nesterov",
-    lambda v: train.momentum_sgd([torch.zeros(2, requires_grad=True)], 0.1, 0.9, nesterov=v),
+    lambda v: train.momentum_sgd(
+        [torch.zeros(2, requires_grad=True)], lr_eff=0.1, beta=0.9, nesterov=v
+    ),
     [("int", 1, TypeError), ("str", "yes", TypeError)],
 )
 add_bad(
     M,
     "momentum_sgd",
     "params",
-    lambda v: train.momentum_sgd(v, 0.1, 0.9),
+    lambda v: train.momentum_sgd(v, lr_eff=0.1, beta=0.9),
     [
         ("empty", [], ValueError),
         ("int", 5, TypeError),
@@ -1692,7 +1696,7 @@ add_bad(
 add(
     M,
     "momentum_sgd-effective-lr",
-    lambda: train.momentum_sgd([torch.zeros(2, requires_grad=True)], 0.1, 0.9),
+    lambda: train.momentum_sgd([torch.zeros(2, requires_grad=True)], lr_eff=0.1, beta=0.9),
     check=lambda r: math.isclose(r.param_groups[0]["lr"], 0.01),
 )
 OPT = functools.partial(torch.optim.SGD, [torch.zeros(2, requires_grad=True)], lr=0.1)

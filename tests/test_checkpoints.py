@@ -28,7 +28,7 @@ def trained(classes: int = 3, seed: int = 0, scheduler: bool = True):
     """A model, optimizer and one-cycle schedule after two steps (momentum buffers set)."""
     torch.manual_seed(seed)
     model = Tiny(classes)
-    optimizer = momentum_sgd(model.parameters(), lr=0.1, beta=0.9)
+    optimizer = momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9)
     schedule = one_cycle(optimizer, total_steps=10) if scheduler else None
     for _ in range(2):
         optimizer.zero_grad()
@@ -191,7 +191,7 @@ def test_a_scheduler_mismatch_changes_nothing(tmp_path):
     before = snapshot(model, optimizer)
     with pytest.raises(ValueError, match="without a scheduler"):
         load_checkpoint(without, model, optimizer, scheduler)
-    step = torch.optim.lr_scheduler.StepLR(momentum_sgd(model.parameters(), lr=0.1, beta=0.9), 5)
+    step = torch.optim.lr_scheduler.StepLR(momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9), 5)
     with pytest.raises(ValueError, match="another kind of scheduler"):
         load_checkpoint(with_one, model, optimizer, step)
     assert_unchanged(before, model, optimizer)
@@ -220,7 +220,7 @@ def test_a_corrupt_random_state_changes_nothing(tmp_path, monkeypatch):
 def test_an_optimizer_with_other_hyperparameters_is_refused(saved):
     path, _ = saved
     model = Tiny()
-    optimizer = momentum_sgd(model.parameters(), lr=0.1, beta=0.5)  # saved with beta=0.9
+    optimizer = momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.5)  # saved with beta=0.9
     with pytest.raises(ValueError, match="momentum"):
         load_checkpoint(path, model, optimizer, one_cycle(optimizer, total_steps=10))
 
@@ -228,7 +228,7 @@ def test_an_optimizer_with_other_hyperparameters_is_refused(saved):
 def test_a_schedule_of_another_length_is_refused(saved):
     path, _ = saved
     model, optimizer, _ = trained(seed=3)
-    scheduler = one_cycle(momentum_sgd(model.parameters(), lr=0.1, beta=0.9), total_steps=20)
+    scheduler = one_cycle(momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9), total_steps=20)
     before = snapshot(model, optimizer)
     with pytest.raises(ValueError, match="total_steps 20 here, 10 in the checkpoint"):
         load_checkpoint(path, model, optimizer, scheduler)

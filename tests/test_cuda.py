@@ -27,7 +27,7 @@ def digits():
 def test_fit_on_cuda_lowers_the_loss_in_mixed_precision_channels_last(digits, tmp_path):
     torch.manual_seed(0)
     model = TinyNet()
-    optimizer = momentum_sgd(model.parameters(), lr=0.2, beta=0.0)
+    optimizer = momentum_sgd(model.parameters(), lr_eff=0.2, beta=0.0)
     before, _ = evaluate(model, digits.train)
     history = fit(model, optimizer, digits.train, digits.test, 1, checkpoint=tmp_path / "run.pt",
                   progress=False)  # fmt: skip

@@ -45,7 +45,7 @@ def digits():
 def make_run(data, epochs: int, seed: int = 0):
     torch.manual_seed(seed)
     model = TinyNet()
-    optimizer = momentum_sgd(model.parameters(), lr=0.5, beta=0.9, nesterov=True, weight_decay=5e-4)
+    optimizer = momentum_sgd(model.parameters(), lr_eff=0.5, beta=0.9, nesterov=True, weight_decay=5e-4)
     scheduler = one_cycle(optimizer, total_steps=epochs * len(data.train), warmup=0.5)
     return model, optimizer, scheduler
 
@@ -54,7 +54,7 @@ def test_one_epoch_of_fit_lowers_the_loss():
     data = load("digits", batch_size=32, train_size=512, test_size=64, seed=0)  # 16 steps
     torch.manual_seed(0)
     model = TinyNet()
-    optimizer = momentum_sgd(model.parameters(), lr=0.2, beta=0.0)
+    optimizer = momentum_sgd(model.parameters(), lr_eff=0.2, beta=0.0)
     before, _ = evaluate(model, data.train, device="cpu")
     history = fit(model, optimizer, data.train, data.test, epochs=1, device="cpu", progress=False)
     after, _ = evaluate(model, data.train, device="cpu")
@@ -140,7 +140,7 @@ def test_momentum_sgd_takes_the_same_steady_step_for_every_beta():
     """On a constant gradient g, every beta's step tends to lr*g (the EWMA form)."""
     for beta, nesterov in [(0.0, False), (0.5, False), (0.9, False), (0.9, True)]:
         w = torch.zeros(1, requires_grad=True)
-        optimizer = momentum_sgd([w], lr=0.1, beta=beta, nesterov=nesterov)
+        optimizer = momentum_sgd([w], lr_eff=0.1, beta=beta, nesterov=nesterov)
         assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * (1 - beta))
         previous = 0.0
         for _ in range(300):
@@ -153,7 +153,7 @@ def test_momentum_sgd_takes_the_same_steady_step_for_every_beta():
 
 def test_one_cycle_warms_up_to_the_optimizer_lr_and_leaves_momentum_alone():
     w = torch.zeros(1, requires_grad=True)
-    optimizer = momentum_sgd([w], lr=1.0, beta=0.9)
+    optimizer = momentum_sgd([w], lr_eff=1.0, beta=0.9)
     scheduler = one_cycle(optimizer, total_steps=100, warmup=0.3)
     lrs, momenta = [], []
     for _ in range(100):
@@ -193,11 +193,13 @@ def test_fit_and_helpers_reject_bad_arguments(digits):
     with pytest.raises(ValueError, match="resume"):
         fit(model, optimizer, digits.train, resume=True, progress=False)
     with pytest.raises(ValueError, match="beta"):
-        momentum_sgd(model.parameters(), lr=0.1, beta=1.0)
+        momentum_sgd(model.parameters(), lr_eff=0.1, beta=1.0)
     with pytest.raises(ValueError, match="nesterov"):
-        momentum_sgd(model.parameters(), lr=0.1, beta=0.0, nesterov=True)
-    with pytest.raises(ValueError, match="lr"):
-        momentum_sgd(model.parameters(), lr=-1.0, beta=0.5)
+        momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.0, nesterov=True)
+    with pytest.raises(ValueError, match="lr_eff"):
+        momentum_sgd(model.parameters(), lr_eff=-1.0, beta=0.5)
+    with pytest.raises(TypeError):  # the effective rate is never passed by position, as lr
+        momentum_sgd(model.parameters(), 0.1, 0.9)  # type: ignore[misc]
     with pytest.raises(ValueError, match="total_steps"):
         one_cycle(optimizer, total_steps=1)
     with pytest.raises(ValueError, match="one step or less"):
@@ -238,11 +240,11 @@ def test_an_optimizer_of_another_models_parameters_is_refused(digits):
     other = TinyNet()
     before = state_of(model)
     with pytest.raises(ValueError, match="not parameters of the model"):
-        fit(model, momentum_sgd(other.parameters(), lr=0.1, beta=0.9), digits.train, device="cpu",
+        fit(model, momentum_sgd(other.parameters(), lr_eff=0.1, beta=0.9), digits.train, device="cpu",
             progress=False)  # fmt: skip
     assert same_state(model, before)
     # A subset of the model's own parameters (fine-tuning the head) is fine.
-    fit(model, momentum_sgd(model.fc.parameters(), lr=0.1, beta=0.9), digits.train, device="cpu",
+    fit(model, momentum_sgd(model.fc.parameters(), lr_eff=0.1, beta=0.9), digits.train, device="cpu",
         progress=False)  # fmt: skip
 
 
@@ -284,11 +286,11 @@ def test_resume_refuses_an_optimizer_set_up_differently_from_the_saved_run(digit
     path = tmp_path / "run.pt"
     torch.manual_seed(0)
     model = TinyNet()
-    fit(model, momentum_sgd(model.parameters(), lr=0.2, beta=0.9), digits.train, None, 1,
+    fit(model, momentum_sgd(model.parameters(), lr_eff=0.2, beta=0.9), digits.train, None, 1,
         device="cpu", checkpoint=path, progress=False)  # fmt: skip
     before = state_of(model)
     with pytest.raises(ValueError, match=r"lr .*0\.05.*0\.02"):
-        fit(model, momentum_sgd(model.parameters(), lr=0.5, beta=0.9), digits.train, None, 2,
+        fit(model, momentum_sgd(model.parameters(), lr_eff=0.5, beta=0.9), digits.train, None, 2,
             device="cpu", checkpoint=path, resume=True, progress=False)  # fmt: skip
     assert same_state(model, before)
     # A run that had a scheduler resumes only with one, and the other way round.
@@ -299,7 +301,7 @@ def test_resume_refuses_an_optimizer_set_up_differently_from_the_saved_run(digit
 
 
 def test_one_cycle_refuses_divisors_that_make_no_schedule():
-    optimizer = momentum_sgd([torch.zeros(1, requires_grad=True)], lr=0.1, beta=0.9)
+    optimizer = momentum_sgd([torch.zeros(1, requires_grad=True)], lr_eff=0.1, beta=0.9)
     for bad in (-5, 0, 0.5, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="start_div"):
             one_cycle(optimizer, total_steps=100, start_div=bad)
@@ -338,7 +340,7 @@ def test_labels_out_of_range_are_named_with_the_number_of_classes():
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, labels), batch_size=4)
     torch.manual_seed(0)
     model = TinyNet()
-    optimizer = momentum_sgd(model.parameters(), lr=0.1, beta=0.9)
+    optimizer = momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9)
     with pytest.raises(ValueError, match=r"label 12 .*10 outputs.*\[0, 9\]"):
         fit(model, optimizer, loader, epochs=1, device="cpu", progress=False)
     with pytest.raises(ValueError, match=r"label 12 .*10 outputs"):

@@ -52,7 +52,7 @@ def test_every_fit_step_moves_the_weights_as_float64_sgd_does(width, nesterov):
         lambda module, args: before_step.append(
             {k: v.detach().double().clone() for k, v in module.state_dict().items()})
     )
-    optimizer = momentum_sgd(model.parameters(), lr=0.2, beta=BETA, nesterov=nesterov,
+    optimizer = momentum_sgd(model.parameters(), lr_eff=0.2, beta=BETA, nesterov=nesterov,
                              weight_decay=WEIGHT_DECAY)
     history = fit(model, optimizer, loader, epochs=1,
                   scheduler=one_cycle(optimizer, len(loader), warmup=0.5),
