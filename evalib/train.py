@@ -730,6 +730,52 @@ def _check_schedule_length(
         )
 
 
+def _train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    scaler: torch.amp.GradScaler,
+    loader: DataLoader,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    history: History,
+    bar: tqdm,
+    *,
+    epoch: int,
+    device: torch.device,
+    dtype: torch.dtype | None,
+    channels_last: bool,
+) -> tuple[float, float]:
+    """One pass over ``loader``, one optimizer step per batch; return the epoch's
+    training loss (mean over images) and accuracy. Each step appends its learning rate
+    and loss to ``history``; a non-finite loss raises ``FloatingPointError``."""
+    loss_sum, correct, seen = 0.0, 0, 0
+    for step, (images, labels) in enumerate(loader, start=1):
+        x, y = _to_device(images, device, channels_last), labels.to(device, non_blocking=True)
+        with _autocast(device, dtype):
+            out = model(x)
+            _check_labels(labels, out, f"in epoch {epoch}, step {step}")
+            loss = loss_fn(out, y)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"the training loss became {value} at epoch {epoch}, step {step} of "
+                f"{len(loader)}; lower the learning rate or check the data"
+            )
+        history.lr.append(float(optimizer.param_groups[0]["lr"]))
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if scheduler is not None:
+            scheduler.step()
+        history.step_loss.append(value)
+        loss_sum += value * len(y)
+        correct += int((out.argmax(dim=1) == y).sum())
+        seen += len(y)
+        bar.update(1)
+    return loss_sum / seen, correct / seen
+
+
 def fit(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -749,9 +795,11 @@ def fit(
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return the :class:`History`.
 
-    Each step: ``loss = loss_fn(model(x), y)``, ``loss.backward()``,
-    ``optimizer.step()``, then ``scheduler.step()`` (per batch, as one-cycle needs).
-    After each epoch the model is evaluated on ``test_loader`` (if given) and, with
+    Each step: ``loss = loss_fn(model(x), y)``, ``scaler.scale(loss).backward()``,
+    ``scaler.step(optimizer)``, ``scaler.update()``, then ``scheduler.step()`` (per
+    batch, as one-cycle needs); the gradient scaler acts only under fp16 autocast (see
+    ``amp``), and is otherwise plain ``loss.backward()``, ``optimizer.step()``. After
+    each epoch the model is evaluated on ``test_loader`` (if given) and, with
     ``checkpoint`` set, saved there (see :func:`save_checkpoint`).
 
     ``resume=True`` continues the run saved at ``checkpoint``, after its epoch, with
@@ -764,12 +812,13 @@ def fit(
     so such a run cannot be told apart: pass new objects.)
 
     ``loss_fn`` defaults to cross-entropy. ``device`` defaults to
-    :func:`evalib.runtime.device`. ``amp`` (default: on for CUDA) runs the forward
-    pass under autocast, bf16 where supported, else fp16 with gradient scaling; it is
-    ignored off CUDA. ``channels_last`` (default: on for CUDA) stores images and
-    weights channels-last, faster for convolutions on a GPU (see
-    ``benchmarks/train_throughput.py``); it is refused on a CPU, where oneDNN gets
-    narrow strided convolutions wrong in that layout (uxlfoundation/oneDNN#6035).
+    :func:`evalib.runtime.device`; the model is moved there and stays there. ``amp``
+    (default: on for CUDA) runs the forward pass under autocast, bf16 where supported,
+    else fp16 with gradient scaling; it is ignored off CUDA. ``channels_last``
+    (default: on for CUDA) stores images and weights channels-last, faster for
+    convolutions on a GPU (see ``benchmarks/train_throughput.py``); it is refused on a
+    CPU, where oneDNN gets narrow strided convolutions wrong in that layout
+    (uxlfoundation/oneDNN#6035).
 
     Checked before the model is touched (``ValueError``): a device this machine has,
     an optimizer over the model's own parameters, a writable checkpoint path, and a
@@ -816,7 +865,9 @@ def fit(
     # Every check passed: from here on the model changes.
     _move(model, device, channels_last)
     dtype = _amp_dtype(device, amp)
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    # fp16 gradients underflow without loss scaling; a disabled scaler passes the loss
+    # and the optimizer step through unchanged (fp32, bf16).
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     history = History()
     if payload is not None:
@@ -828,35 +879,10 @@ def fit(
     model.train()
     try:
         for epoch in range(start + 1, epochs + 1):
-            loss_sum, correct, seen = 0.0, 0, 0
-            for step, (x, labels) in enumerate(train_loader, start=1):
-                x, y = _to_device(x, device, channels_last), labels.to(device, non_blocking=True)
-                with _autocast(device, dtype):
-                    out = model(x)
-                    _check_labels(labels, out, f"in epoch {epoch}, step {step}")
-                    loss = loss_fn(out, y)
-                value = float(loss.detach())
-                if not math.isfinite(value):
-                    raise FloatingPointError(
-                        f"the training loss became {value} at epoch {epoch}, step {step} of "
-                        f"{steps}; lower the learning rate or check the data"
-                    )
-                history.lr.append(float(optimizer.param_groups[0]["lr"]))
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                history.step_loss.append(value)
-                loss_sum += value * len(y)
-                correct += int((out.argmax(dim=1) == y).sum())
-                seen += len(y)
-                bar.update(1)
+            train_loss, train_acc = _train_epoch(
+                model, optimizer, scheduler, scaler, train_loader, loss_fn, history, bar,
+                epoch=epoch, device=device, dtype=dtype, channels_last=channels_last,
+            )  # fmt: skip
             test_loss, test_acc = (
                 evaluate(model, test_loader, loss_fn=loss_fn, device=device, amp=amp,
                          channels_last=channels_last)
@@ -864,12 +890,12 @@ def fit(
                 else (math.nan, math.nan)
             )
             history.epoch.append(epoch)
-            history.train_loss.append(loss_sum / seen)
-            history.train_acc.append(correct / seen)
+            history.train_loss.append(train_loss)
+            history.train_acc.append(train_acc)
             history.test_loss.append(test_loss)
             history.test_acc.append(test_acc)
             history.seconds.append(time.perf_counter() - clock)
-            bar.set_postfix(epoch=epoch, loss=f"{loss_sum / seen:.3f}", test_acc=f"{test_acc:.3f}")
+            bar.set_postfix(epoch=epoch, loss=f"{train_loss:.3f}", test_acc=f"{test_acc:.3f}")
             if checkpoint is not None:
                 save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, history, train_loader)
     except BaseException as err:
