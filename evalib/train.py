@@ -5,7 +5,10 @@ step) for a number of epochs and returns a :class:`History`; :func:`evaluate` me
 loss and accuracy on a loader. What the loop adds to the textbook version:
 
 - one tidy progress bar per call (``tqdm.auto``: a widget in Jupyter, text elsewhere);
-- the device from :func:`evalib.runtime.device`; on CUDA, mixed precision (bf16
+- any loader with ``__len__`` and ``__iter__`` (:class:`Loader`), a ``DataLoader`` or
+  one that keeps the data on the GPU;
+- training on the device from :func:`evalib.runtime.device`, evaluation on the model's
+  own (the model is left where and as it was); on CUDA, mixed precision (bf16
   autocast where the GPU supports it, else fp16 with a gradient scaler), channels-last
   memory layout (CUDA only: see :func:`fit`) and non-blocking host-to-device copies;
 - a non-finite loss stops training at once with the epoch and step where it happened;
@@ -28,21 +31,22 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import itertools
 import math
 import os
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from evalib import runtime
@@ -60,6 +64,7 @@ from evalib._checks import (
 
 __all__ = [
     "History",
+    "Loader",
     "evaluate",
     "fit",
     "load_checkpoint",
@@ -94,6 +99,21 @@ class History:
     def as_dict(self) -> dict[str, list]:
         """The history as a plain dict of lists (what a checkpoint stores)."""
         return asdict(self)
+
+
+class Loader(Protocol):
+    """What :func:`fit`, :func:`evaluate` and :func:`predict` read batches from.
+
+    A torch ``DataLoader``, or any object with ``__len__`` (batches per pass) and
+    ``__iter__`` yielding ``(x, y)`` pairs of tensors: for instance a loader that keeps
+    the whole data set on the GPU and shuffles it there, as airbench's does. A
+    ``generator`` attribute (a ``torch.Generator``, as a ``DataLoader`` has), if there
+    is one, is saved and restored with the checkpoints.
+    """
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 # ----------------------------------------------------------------------------------
@@ -205,11 +225,12 @@ def _amp_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None:
 def _to_device(
     x: torch.Tensor, device: torch.device, channels_last: bool
 ) -> torch.Tensor:
-    """Copy a batch to ``device`` (asynchronously from pinned memory), channels-last
-    for 4-D image batches when asked."""
+    """Copy a tensor to ``device`` (asynchronously from pinned memory to a GPU; a copy
+    to the CPU waits for its data), channels-last for 4-D tensors when asked."""
+    non_blocking = device.type == "cuda"
     if channels_last and x.dim() == 4:
-        return x.to(device, non_blocking=True, memory_format=torch.channels_last)
-    return x.to(device, non_blocking=True)
+        return x.to(device, non_blocking=non_blocking, memory_format=torch.channels_last)
+    return x.to(device, non_blocking=non_blocking)
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None):
@@ -277,18 +298,43 @@ def _move(model: nn.Module, device: torch.device, channels_last: bool) -> None:
     model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)  # type: ignore[call-overload]
 
 
+def _model_device(model: nn.Module) -> torch.device:
+    """Where the model lives: the device of its first parameter (or buffer); a model
+    with neither runs on :func:`evalib.runtime.device`."""
+    first = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return runtime.device() if first is None else first.device
+
+
 # ----------------------------------------------------------------------------------
 # Evaluation
 # ----------------------------------------------------------------------------------
 
 
+def _check_loader(loader: Any, name: str, *, empty_ok: bool = False) -> None:
+    """A :class:`Loader`: an object with ``__len__`` and ``__iter__`` (what it yields is
+    checked batch by batch, by :func:`_batch`), with at least one batch."""
+    if not isinstance(loader, Sized) or not isinstance(loader, Iterable):
+        hint = ": wrap a Dataset in a torch DataLoader" if hasattr(loader, "__getitem__") else ""
+        raise TypeError(
+            f"{name} must be a torch DataLoader or another object with __len__ and __iter__ "
+            f"that yields (x, y) batches, got {type(loader).__name__}{hint}"
+        )
+    if not empty_ok and len(loader) == 0:
+        raise ValueError(f"{name} yields no batches (dataset smaller than batch_size with drop_last?)")
+
+
 def _check_model_loader(model: Any, loader: Any, name: str = "loader") -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(loader, DataLoader):
-        raise TypeError(f"{name} must be a torch DataLoader, got {type(loader).__name__}")
-    if len(loader) == 0:
-        raise ValueError(f"{name} yields no batches (dataset smaller than batch_size with drop_last?)")
+    _check_loader(loader, name)
+
+
+def _batch(batch: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One item of a loader as ``(x, y)``, or a ``TypeError`` naming the loader."""
+    if isinstance(batch, (tuple, list)) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch):
+        return batch[0], batch[1]
+    got = f"a {type(batch).__name__} of {len(batch)}" if isinstance(batch, (tuple, list)) else type(batch).__name__
+    raise TypeError(f"{name} must yield (x, y) pairs of tensors (a batch and its labels), got {got}")
 
 
 def _check_labels(labels: torch.Tensor, logits: torch.Tensor, where: str) -> None:
@@ -309,7 +355,7 @@ def _check_labels(labels: torch.Tensor, logits: torch.Tensor, where: str) -> Non
 
 def predict(
     model: nn.Module,
-    loader: DataLoader,
+    loader: Loader,
     *,
     device: torch.device | str | None = None,
     amp: bool | None = None,
@@ -318,21 +364,37 @@ def predict(
     """The model's logits for every batch of ``loader`` and the labels, on the CPU.
 
     Runs in eval mode (batch norm uses its running statistics, no dropout) without
-    gradients, and puts the model back in the mode it was in. ``device`` must be one
-    this machine has (``ValueError`` otherwise, before the model is moved).
+    gradients, and puts the model back in the mode it was in. ``loader`` is any
+    :class:`Loader`. ``device`` defaults to the model's own (that of its first
+    parameter); another one must be one this machine has (``ValueError`` otherwise).
+    ``amp`` and ``channels_last`` work as in :func:`fit`. The model itself is never
+    moved: the batches run through copies of its weights placed on ``device`` in the
+    asked layout (the weights themselves where nothing changes), so its parameters
+    and buffers keep their device and memory format.
     """
-    _check_model_loader(model, loader)
-    device, channels_last = _settings(device, channels_last, amp)
-    _move(model, device, channels_last)
+    return _predict(model, loader, "loader", device=device, amp=amp, channels_last=channels_last)
+
+
+def _predict(
+    model: nn.Module, loader: Loader, name: str, *, device: Any, amp: Any, channels_last: Any
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`predict`, naming the loader ``name`` in its errors (``"test_loader"`` in :func:`fit`)."""
+    _check_model_loader(model, loader, name)
+    device, channels_last = _settings(_model_device(model) if device is None else device, channels_last, amp)
     dtype = _amp_dtype(device, amp)
+    weights = {
+        key: _to_device(tensor, device, channels_last)
+        for key, tensor in itertools.chain(model.named_parameters(), model.named_buffers())
+    }
     was_training = model.training
     model.eval()
     logits, labels = [], []
     try:
         with torch.no_grad():
-            for x, y in loader:
+            for batch in loader:
+                x, y = _batch(batch, name)
                 with _autocast(device, dtype):
-                    out = model(_to_device(x, device, channels_last))
+                    out = functional_call(model, weights, (_to_device(x, device, channels_last),))
                 logits.append(out.float().cpu())
                 labels.append(y.cpu())
     finally:
@@ -342,7 +404,7 @@ def predict(
 
 def evaluate(
     model: nn.Module,
-    loader: DataLoader,
+    loader: Loader,
     *,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     device: torch.device | str | None = None,
@@ -352,14 +414,22 @@ def evaluate(
     """Mean loss and accuracy of ``model`` on ``loader``: ``(loss, fraction correct)``.
 
     The loss defaults to cross-entropy, averaged over images (not batches); accuracy
-    is the fraction of images whose largest logit is the true class. Eval mode and no
-    gradients, as in :func:`predict`. A class label outside ``[0, classes)`` raises a
-    ``ValueError`` naming it.
+    is the fraction of images whose largest logit is the true class. Eval mode, no
+    gradients, any :class:`Loader`, and the model's own device unless ``device`` is
+    given, with the model left where and as it was: see :func:`predict`. A class label
+    outside ``[0, classes)`` raises a ``ValueError`` naming it.
     """
+    return _evaluate(model, loader, "loader", loss_fn=loss_fn, device=device, amp=amp, channels_last=channels_last)
+
+
+def _evaluate(
+    model: nn.Module, loader: Loader, name: str, *, loss_fn: Any, device: Any, amp: Any, channels_last: Any
+) -> tuple[float, float]:
+    """:func:`evaluate`, naming the loader ``name`` in its errors."""
     if loss_fn is not None:
         function("loss_fn", loss_fn)
-    logits, labels = predict(model, loader, device=device, amp=amp, channels_last=channels_last)
-    _check_labels(labels, logits, "in the loader")
+    logits, labels = _predict(model, loader, name, device=device, amp=amp, channels_last=channels_last)
+    _check_labels(labels, logits, f"in the {name}")
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     loss = float(loss_fn(logits, labels))
     accuracy = float((logits.argmax(dim=1) == labels).float().mean())
@@ -371,7 +441,7 @@ def evaluate(
 # ----------------------------------------------------------------------------------
 
 
-def _rng_state(loader: DataLoader | None) -> dict[str, Any]:
+def _rng_state(loader: Loader | None) -> dict[str, Any]:
     """Every random generator the loop touches, as tensors and plain Python values."""
     # The legacy global generator is always MT19937: its state is the 5-tuple.
     state_tuple = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())
@@ -390,7 +460,7 @@ def _rng_state(loader: DataLoader | None) -> dict[str, Any]:
     return state
 
 
-def _set_rng_state(state: dict[str, Any], loader: DataLoader | None) -> None:
+def _set_rng_state(state: dict[str, Any], loader: Loader | None) -> None:
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
     keys = n["keys"].numpy().astype(np.uint32)
@@ -461,17 +531,18 @@ def save_checkpoint(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None,
     epoch: int,
     history: History,
-    train_loader: DataLoader | None = None,
+    train_loader: Loader | None = None,
 ) -> Path:
     """Save everything needed to resume after ``epoch`` (counted from 1) to ``path``.
 
     The file holds the model, optimizer and scheduler state dicts, the epoch, the
     history and the random generators' states (torch, CUDA, NumPy, Python, and the
-    training loader's shuffling generator). It is a ``torch.save`` zip whose comment
-    holds a SHA-256 of the bytes before it, which :func:`load_checkpoint` checks. It is
-    written to a temporary file of its own in the same folder, flushed to the disk and
-    renamed over ``path``, so an interruption (or a second writer of the same path)
-    never leaves a half-written checkpoint or a stray temporary file.
+    training loader's shuffling generator, if it has one: see :class:`Loader`). It is
+    a ``torch.save`` zip whose comment holds a SHA-256 of the bytes before it, which
+    :func:`load_checkpoint` checks. It is written to a temporary file of its own in the
+    same folder, flushed to the disk and renamed over ``path``, so an interruption (or
+    a second writer of the same path) never leaves a half-written checkpoint or a stray
+    temporary file.
     """
     path = file_path("path", path)
     instance("model", model, nn.Module, "a torch.nn.Module")
@@ -479,7 +550,8 @@ def save_checkpoint(
     instance("scheduler", scheduler, torch.optim.lr_scheduler.LRScheduler, "a torch LRScheduler", optional=True)
     epoch = integer("epoch", epoch, 0)
     instance("history", history, History, "an evalib.train.History")
-    instance("train_loader", train_loader, DataLoader, "a torch DataLoader", optional=True)
+    if train_loader is not None:
+        _check_loader(train_loader, "train_loader", empty_ok=True)
     _check_writable(path)
     payload = {
         "epoch": int(epoch),
@@ -615,7 +687,7 @@ def _load_all_or_nothing(
     model: nn.Module,
     optimizer: torch.optim.Optimizer | None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None,
-    train_loader: DataLoader | None,
+    train_loader: Loader | None,
     restore_rng: bool,
 ) -> None:
     """Load every part, or put back what was there when one part fails."""
@@ -649,7 +721,7 @@ def load_checkpoint(
     model: nn.Module,
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    train_loader: DataLoader | None = None,
+    train_loader: Loader | None = None,
     *,
     restore_rng: bool = True,
 ) -> tuple[int, History]:
@@ -671,7 +743,8 @@ def load_checkpoint(
     instance("model", model, nn.Module, "a torch.nn.Module")
     instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer", optional=True)
     instance("scheduler", scheduler, torch.optim.lr_scheduler.LRScheduler, "a torch LRScheduler", optional=True)
-    instance("train_loader", train_loader, DataLoader, "a torch DataLoader", optional=True)
+    if train_loader is not None:
+        _check_loader(train_loader, "train_loader", empty_ok=True)
     restore_rng = flag("restore_rng", restore_rng)
     payload = _read_checkpoint(path)
     _check_fits(payload, path, model, optimizer, scheduler)
@@ -735,7 +808,7 @@ def _train_epoch(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None,
     scaler: torch.amp.GradScaler,
-    loader: DataLoader,
+    loader: Loader,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     history: History,
     bar: tqdm,
@@ -749,8 +822,9 @@ def _train_epoch(
     training loss (mean over images) and accuracy. Each step appends its learning rate
     and loss to ``history``; a non-finite loss raises ``FloatingPointError``."""
     loss_sum, correct, seen = 0.0, 0, 0
-    for step, (images, labels) in enumerate(loader, start=1):
-        x, y = _to_device(images, device, channels_last), labels.to(device, non_blocking=True)
+    for step, batch in enumerate(loader, start=1):
+        images, labels = _batch(batch, "train_loader")
+        x, y = _to_device(images, device, channels_last), _to_device(labels, device, False)
         with _autocast(device, dtype):
             out = model(x)
             _check_labels(labels, out, f"in epoch {epoch}, step {step}")
@@ -779,8 +853,8 @@ def _train_epoch(
 def fit(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    train_loader: DataLoader,
-    test_loader: DataLoader | None = None,
+    train_loader: Loader,
+    test_loader: Loader | None = None,
     epochs: int = 1,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     *,
@@ -800,7 +874,8 @@ def fit(
     batch, as one-cycle needs); the gradient scaler acts only under fp16 autocast (see
     ``amp``), and is otherwise plain ``loss.backward()``, ``optimizer.step()``. After
     each epoch the model is evaluated on ``test_loader`` (if given) and, with
-    ``checkpoint`` set, saved there (see :func:`save_checkpoint`).
+    ``checkpoint`` set, saved there (see :func:`save_checkpoint`). Both loaders may be
+    any :class:`Loader`, a ``DataLoader`` or, say, one that keeps the data on the GPU.
 
     ``resume=True`` continues the run saved at ``checkpoint``, after its epoch, with
     its history, random state and optimizer settings (:func:`load_checkpoint` refuses
@@ -884,8 +959,8 @@ def fit(
                 epoch=epoch, device=device, dtype=dtype, channels_last=channels_last,
             )  # fmt: skip
             test_loss, test_acc = (
-                evaluate(model, test_loader, loss_fn=loss_fn, device=device, amp=amp,
-                         channels_last=channels_last)
+                _evaluate(model, test_loader, "test_loader", loss_fn=loss_fn, device=device, amp=amp,
+                          channels_last=channels_last)
                 if test_loader is not None
                 else (math.nan, math.nan)
             )

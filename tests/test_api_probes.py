@@ -1749,10 +1749,17 @@ def pred(model=None, loader=None, **kw):
 add(M, "predict-model-str", lambda: pred(model="net"), TypeError, r"\bmodel\b")
 add(
     M,
-    "predict-loader-list",
-    lambda: pred(loader=[(images(2), torch.zeros(2))]),
+    "predict-loader-list-of-tensors",
+    lambda: pred(loader=[images(2)]),
     TypeError,
     r"loader",
+)
+add(M, "predict-loader-int", lambda: pred(loader=5), TypeError, r"loader")
+add(
+    M,
+    "predict-loader-list-of-pairs",
+    lambda: pred(loader=[(images(2), torch.zeros(2, dtype=torch.long))]),
+    check=lambda r: r[0].shape == (2, 10) and r[1].shape == (2,),
 )
 add(
     M,
@@ -1840,17 +1847,25 @@ add(M, "fit-optimizer-str", lambda: fit(optimizer="sgd"), TypeError, "optimizer"
 add(M, "fit-optimizer-foreign", lambda: fit(optimizer=run_parts()[1]), ValueError, "optimizer")
 add(
     M,
-    "fit-train_loader-list",
-    lambda: fit(train_loader=[(images(2), torch.zeros(2))]),
+    "fit-train_loader-list-of-tensors",
+    lambda: fit(train_loader=[images(2)]),
     TypeError,
     "train_loader",
 )
+add(M, "fit-train_loader-int", lambda: fit(train_loader=5), TypeError, "train_loader")
+add(M, "fit-test_loader-int", lambda: fit(test_loader=5), TypeError, "test_loader")
 add(
     M,
-    "fit-test_loader-list",
-    lambda: fit(test_loader=[(images(2), torch.zeros(2))]),
+    "fit-test_loader-list-of-tensors",
+    lambda: fit(test_loader=[images(2)]),
     TypeError,
     "test_loader",
+)
+add(
+    M,
+    "fit-train_loader-list-of-pairs",
+    lambda: fit(train_loader=[(images(2), torch.zeros(2, dtype=torch.long))]),
+    check=lambda r: len(r.step_loss) == 1 and finite(r.step_loss),
 )
 add_bad(
     M,
@@ -1969,8 +1984,8 @@ add_bad(
 add(M, "save_checkpoint-history-dict", lambda: save(history={}), TypeError, "history")
 add(
     M,
-    "save_checkpoint-train_loader-list",
-    lambda: save(train_loader=[1]),
+    "save_checkpoint-train_loader-int",
+    lambda: save(train_loader=1),
     TypeError,
     "train_loader",
 )
@@ -2018,8 +2033,8 @@ add(
 )
 add(
     M,
-    "load_checkpoint-train_loader-list",
-    lambda: load_ck(train_loader=[1]),
+    "load_checkpoint-train_loader-int",
+    lambda: load_ck(train_loader=1),
     TypeError,
     "train_loader",
 )

@@ -188,8 +188,14 @@ def test_fit_and_helpers_reject_bad_arguments(digits):
         fit(model, optimizer, digits.train, epochs=0, progress=False)
     with pytest.raises(TypeError, match="optimizer"):
         fit(model, "sgd", digits.train, progress=False)
-    with pytest.raises(TypeError, match="loader"):
-        fit(model, optimizer, [(torch.zeros(1, 3, 8, 8), torch.zeros(1))], progress=False)
+    with pytest.raises(TypeError, match="train_loader"):
+        fit(model, optimizer, 5, progress=False)
+    with pytest.raises(TypeError, match="wrap a Dataset in a torch DataLoader"):
+        fit(model, optimizer, digits.train.dataset, progress=False)
+    with pytest.raises(TypeError, match=r"train_loader must yield \(x, y\) pairs"):
+        fit(model, optimizer, [torch.zeros(1, 3, 8, 8)], progress=False)
+    with pytest.raises(ValueError, match="no batches"):
+        fit(model, optimizer, [], progress=False)
     with pytest.raises(ValueError, match="resume"):
         fit(model, optimizer, digits.train, resume=True, progress=False)
     with pytest.raises(ValueError, match="beta"):
@@ -358,3 +364,88 @@ def test_an_unusable_checkpoint_path_is_refused_before_training(digits, tmp_path
         assert str(path) in str(err.value)
     assert same_state(model, before) and not optimizer.state
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+class TensorLoader:
+    """A loader that is no DataLoader: the whole data set as two tensors (on the GPU, in
+    airbench), reshuffled on each pass, batches cut by indexing."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> None:
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.generator = torch.Generator().manual_seed(0)
+
+    def __len__(self) -> int:
+        return len(self.x) // self.batch_size
+
+    def __iter__(self):
+        order = torch.randperm(len(self.x), generator=self.generator)
+        for i in range(len(self)):
+            take = order[i * self.batch_size : (i + 1) * self.batch_size]
+            yield self.x[take], self.y[take]
+
+
+def tensor_loader(data, batch_size: int = 32) -> TensorLoader:
+    x, y = (torch.cat(t) for t in zip(*data))
+    return TensorLoader(x, y, batch_size)
+
+
+def test_fit_evaluate_and_predict_take_any_loader_with_len_and_iter(digits, tmp_path):
+    train, test = tensor_loader(digits.train), tensor_loader(digits.test, batch_size=16)
+    assert not isinstance(train, torch.utils.data.DataLoader)
+    model, optimizer, scheduler = make_run(digits, epochs=2)
+    before = state_of(model)
+    history = fit(model, optimizer, train, test, 2, scheduler, device="cpu",
+                  checkpoint=tmp_path / "run.pt", progress=False)  # fmt: skip
+    assert len(history.step_loss) == 2 * len(train) == 8 and history.epoch == [1, 2]
+    assert all(math.isfinite(v) for v in history.test_loss + history.step_loss)
+    assert not same_state(model, before)
+    loss, accuracy = evaluate(model, train, device="cpu")
+    assert math.isfinite(loss) and 0.0 <= accuracy <= 1.0
+    logits, labels = predict(model, test, device="cpu")
+    assert logits.shape == (len(test) * 16, 10) and labels.shape == (len(test) * 16,)
+    # Its generator travels with the checkpoint, as a DataLoader's does.
+    train.generator.manual_seed(123)
+    load_checkpoint(tmp_path / "run.pt", model, optimizer, scheduler, train)
+    assert not torch.equal(train.generator.get_state(), torch.Generator().manual_seed(123).get_state())
+
+
+def test_evaluate_and_predict_run_on_the_models_device_and_leave_it_as_it_was(digits):
+    model, _, _ = make_run(digits, epochs=1)
+    model.eval()
+    expected, _ = predict(model, digits.test, device="cpu")
+    seen = []
+    hook = model.conv.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0].device))
+    # Without device=..., the model's own device: here the CPU, whatever runtime.device() says.
+    evaluate(model, digits.test)
+    predict(model, digits.test)
+    hook.remove()
+    assert {d.type for d in seen} == {"cpu"}
+
+    # A channels-last model on the CPU (as fit leaves one on a GPU) stays channels-last
+    # when predict runs it contiguous: only copies of its weights change layout.
+    model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    weight, before = model.conv.weight, model.conv.weight.data_ptr()
+    logits, _ = predict(model, digits.test, channels_last=False)
+    assert model.conv.weight is weight and model.conv.weight.data_ptr() == before
+    assert model.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not model.conv.weight.is_contiguous()
+    torch.testing.assert_close(logits, expected)
+    loss, _ = evaluate(model, digits.test, device="cpu", channels_last=False)
+    assert math.isfinite(loss) and model.conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_evaluate_on_another_device_leaves_the_model_where_it_was(digits):
+    model, _, _ = make_run(digits, epochs=1)
+    model.eval()
+    expected, _ = predict(model, digits.test, device="cpu")
+    logits, _ = predict(model, digits.test, device="cuda", amp=False)  # channels-last there
+    torch.testing.assert_close(logits, expected, rtol=1e-3, atol=1e-3)
+    assert all(t.device.type == "cpu" and t.is_contiguous() for t in model.state_dict().values())
+    seen = []
+    hook = model.conv.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0].device))
+    evaluate(model, digits.test)  # runtime.device() is CUDA here, the model's device the CPU
+    hook.remove()
+    assert {d.type for d in seen} == {"cpu"}
+    evaluate(model.cuda(), digits.test, amp=False)
+    assert all(t.device.type == "cuda" and t.is_contiguous() for t in model.state_dict().values())
