@@ -36,13 +36,21 @@ def main() -> None:
     x = np.cumsum(np.random.default_rng(0).normal(size=N)) + 100.0
     series = pd.Series(x)
     cases = [
-        (f"ewma (beta={BETA})", lambda: ewma(x, BETA),
-         lambda: series.ewm(alpha=1 - BETA, adjust=False).mean()),
-        ("ewma, bias-corrected", lambda: ewma(x, BETA, bias_correction=True),
-         lambda: series.ewm(alpha=1 - BETA, adjust=True).mean()),
+        (
+            f"ewma (beta={BETA})",
+            lambda: ewma(x, BETA),
+            lambda: series.ewm(alpha=1 - BETA, adjust=False).mean(),
+        ),
+        (
+            "ewma, bias-corrected",
+            lambda: ewma(x, BETA, bias_correction=True),
+            lambda: series.ewm(alpha=1 - BETA, adjust=True).mean(),
+        ),
         (f"sma (window={WINDOW})", lambda: sma(x, WINDOW), lambda: series.rolling(WINDOW).mean()),
     ]
-    print(f"{N:,} points, median of {REPEATS} runs; numpy {np.__version__}, pandas {pd.__version__}")
+    print(
+        f"{N:,} points, median of {REPEATS} runs; numpy {np.__version__}, pandas {pd.__version__}"
+    )
     print(f"{'':24s} {'evalib':>10s} {'pandas':>10s} {'ratio':>7s}")
     for name, ours, theirs in cases:
         t_ours, t_theirs = median_seconds(ours), median_seconds(theirs)

@@ -49,7 +49,9 @@ def busy_core() -> subprocess.Popen:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapters", nargs="*", default=CHAPTERS, help="chapter names (default: all)")
+    parser.add_argument(
+        "chapters", nargs="*", default=CHAPTERS, help="chapter names (default: all)"
+    )
     parser.add_argument("--avx2", action="store_true", help="oneDNN and ATen on their AVX2 paths")
     args = parser.parse_args()
     if args.avx2:

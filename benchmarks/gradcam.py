@@ -39,7 +39,9 @@ def sync(dev: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def interleaved_times(fns: dict[str, Callable[[], object]], repeats: int, dev: torch.device) -> dict[str, list[float]]:
+def interleaved_times(
+    fns: dict[str, Callable[[], object]], repeats: int, dev: torch.device
+) -> dict[str, list[float]]:
     """Seconds per call of each function, calling them in turn ``repeats`` times."""
     for fn in fns.values():  # warm-up
         fn()
@@ -64,9 +66,11 @@ def report(times: dict[str, list[float]], what: str) -> tuple[float, float]:
     the two variants back to back) is the second opinion.
     """
     (a, ta), (b, tb) = times.items()
-    print(f"{what}, {len(ta)} runs each: {a} fastest {min(ta) * 1e3:.1f} ms / median "
-          f"{statistics.median(ta) * 1e3:.1f} ms, {b} fastest {min(tb) * 1e3:.1f} ms / median "
-          f"{statistics.median(tb) * 1e3:.1f} ms")
+    print(
+        f"{what}, {len(ta)} runs each: {a} fastest {min(ta) * 1e3:.1f} ms / median "
+        f"{statistics.median(ta) * 1e3:.1f} ms, {b} fastest {min(tb) * 1e3:.1f} ms / median "
+        f"{statistics.median(tb) * 1e3:.1f} ms"
+    )
     return min(ta) / min(tb), statistics.median(x / y for x, y in zip(ta, tb))
 
 
@@ -85,8 +89,10 @@ def hook_overhead(model: ResNet18, x: torch.Tensor, repeats: int, dev: torch.dev
 
     t = interleaved_times({"hooked": hooked, "unhooked": unhooked}, repeats, dev)
     fastest, paired = report(t, "forward+backward")
-    print(f"hook overhead: {fastest:.3f}x fastest runs ({100 * (fastest - 1):+.1f} %), "
-          f"{paired:.3f}x median paired ratio (goal <= 1.05x)")
+    print(
+        f"hook overhead: {fastest:.3f}x fastest runs ({100 * (fastest - 1):+.1f} %), "
+        f"{paired:.3f}x median paired ratio (goal <= 1.05x)"
+    )
 
     # The hook's own work, timed alone: far below the timing noise of a shared machine.
     A = model.features(x)
@@ -97,11 +103,15 @@ def hook_overhead(model: ResNet18, x: torch.Tensor, repeats: int, dev: torch.dev
         A.register_hook(model._save_gradient)
         model._save_gradient(A)
     per_call = (time.perf_counter() - start) / calls
-    print(f"the hook's own work: {per_call * 1e6:.1f} us per pass, "
-          f"{100 * per_call / statistics.median(t['unhooked']):.4f} % of an unhooked forward+backward")
+    print(
+        f"the hook's own work: {per_call * 1e6:.1f} us per pass, "
+        f"{100 * per_call / statistics.median(t['unhooked']):.4f} % of an unhooked forward+backward"
+    )
 
 
-def versus_pytorch_grad_cam(model: ResNet18, x: torch.Tensor, repeats: int, dev: torch.device) -> None:
+def versus_pytorch_grad_cam(
+    model: ResNet18, x: torch.Tensor, repeats: int, dev: torch.device
+) -> None:
     try:
         import pytorch_grad_cam
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -130,15 +140,21 @@ def versus_pytorch_grad_cam(model: ResNet18, x: torch.Tensor, repeats: int, dev:
     a = a / (1e-7 + a.max(axis=(1, 2), keepdims=True))
     print(f"largest difference of the min-max scaled maps: {np.abs(a - b).max():.1e}")
 
-    t = interleaved_times({"evalib": evalib_cam, f"grad-cam {version('grad-cam')}": package_cam}, repeats, dev)
+    t = interleaved_times(
+        {"evalib": evalib_cam, f"grad-cam {version('grad-cam')}": package_cam}, repeats, dev
+    )
     fastest, paired = report(t, f"Grad-CAM of {x.shape[0]} images")
-    print(f"evalib / grad-cam time: {fastest:.3f}x fastest runs, "
-          f"{paired:.3f}x median paired ratio (goal <= 1.0x)")
+    print(
+        f"evalib / grad-cam time: {fastest:.3f}x fastest runs, "
+        f"{paired:.3f}x median paired ratio (goal <= 1.0x)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--width", type=int, default=16, help="ResNet18 width (64 = the real network)")
+    parser.add_argument(
+        "--width", type=int, default=16, help="ResNet18 width (64 = the real network)"
+    )
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=32, help="image side in pixels")
     parser.add_argument("--repeats", type=int, default=30)
@@ -148,8 +164,10 @@ def main() -> None:
     torch.manual_seed(0)
     model = ResNet18(num_classes=10, width=args.width).to(dev)
     x = torch.randn(args.batch, 3, args.size, args.size, device=dev)
-    print(f"{dev}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"ResNet18(width={args.width}), batch {args.batch} of {args.size}x{args.size}")
+    print(
+        f"{dev}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"ResNet18(width={args.width}), batch {args.batch} of {args.size}x{args.size}"
+    )
     model.train()
     hook_overhead(model, x, args.repeats, dev)
     model.eval()

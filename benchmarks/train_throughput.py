@@ -34,8 +34,17 @@ from evalib.runtime import device
 from evalib.train import fit, momentum_sgd
 
 
-def images_per_second(width: int, batch: int, dev: torch.device, *, channels_last: bool,
-                      amp: bool, compile_: bool, steps: int, warmup: int) -> float:
+def images_per_second(
+    width: int,
+    batch: int,
+    dev: torch.device,
+    *,
+    channels_last: bool,
+    amp: bool,
+    compile_: bool,
+    steps: int,
+    warmup: int,
+) -> float:
     """Images per second over ``steps`` timed steps, after ``warmup`` untimed ones."""
     torch.manual_seed(0)
     model = ResNet18(num_classes=10, width=width).to(dev)
@@ -85,12 +94,17 @@ class RandomCIFAR(Dataset):
 def epoch_seconds(width: int, batch: int, workers: int, epochs: int = 2) -> list[float]:
     """Wall time of each of ``epochs`` epochs of ``fit`` on 50,000 training and 10,000
     test images, through :func:`evalib.data.loaders`, as the chapter's CIFAR-10 goes."""
-    train, test = loaders(RandomCIFAR(50_000, train_transform(CIFAR10_MEAN, CIFAR10_STD)),
-                          RandomCIFAR(10_000, test_transform(CIFAR10_MEAN, CIFAR10_STD), seed=1),
-                          batch_size=batch, num_workers=workers)
+    train, test = loaders(
+        RandomCIFAR(50_000, train_transform(CIFAR10_MEAN, CIFAR10_STD)),
+        RandomCIFAR(10_000, test_transform(CIFAR10_MEAN, CIFAR10_STD), seed=1),
+        batch_size=batch,
+        num_workers=workers,
+    )
     torch.manual_seed(0)
     model = ResNet18(num_classes=10, width=width)
-    optimizer = momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9, nesterov=True, weight_decay=5e-4)
+    optimizer = momentum_sgd(
+        model.parameters(), lr_eff=0.1, beta=0.9, nesterov=True, weight_decay=5e-4
+    )
     history = fit(model, optimizer, train, test, epochs, progress=False)
     return list(np.diff([0.0] + history.seconds))
 
@@ -105,28 +119,47 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="loader workers for --epoch")
     args = parser.parse_args()
     dev = device()
-    print(f"device {dev}, torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}")
+    print(
+        f"device {dev}, torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}"
+    )
     variants = [("eager fp32", False, False)]
     # Channels-last on CUDA only: on CPUs oneDNN hangs, crashes or computes wrong weight
     # gradients for the narrow networks' strided 1x1 convolutions (uxlfoundation/oneDNN#6035).
     if dev.type == "cuda":
-        variants += [("eager fp32 channels-last", True, False), ("eager bf16 channels-last", True, True)]
+        variants += [
+            ("eager fp32 channels-last", True, False),
+            ("eager bf16 channels-last", True, True),
+        ]
     for width in args.widths:
         base = None
-        for name, cl, amp in variants + ([(n + " compiled", c, a) for n, c, a in variants] if args.compile else []):
+        for name, cl, amp in variants + (
+            [(n + " compiled", c, a) for n, c, a in variants] if args.compile else []
+        ):
             try:
-                rate = images_per_second(width, args.batch, dev, channels_last=cl, amp=amp,
-                                         compile_=name.endswith("compiled"), steps=args.steps, warmup=2)
+                rate = images_per_second(
+                    width,
+                    args.batch,
+                    dev,
+                    channels_last=cl,
+                    amp=amp,
+                    compile_=name.endswith("compiled"),
+                    steps=args.steps,
+                    warmup=2,
+                )
             except Exception as err:  # torch.compile needs a compiler toolchain
                 print(f"width {width:3d}  {name:34s}  failed: {type(err).__name__}")
                 continue
             base = base or rate
-            print(f"width {width:3d}  {name:34s}  {rate:8.0f} images/s  ({rate / base:.2f}x eager fp32)")
+            print(
+                f"width {width:3d}  {name:34s}  {rate:8.0f} images/s  ({rate / base:.2f}x eager fp32)"
+            )
         if args.epoch:
             seconds = epoch_seconds(width, args.batch, args.workers)
-            print(f"width {width:3d}  fit, {args.workers} loader workers: epochs of 50,000 images took "
-                  + ", ".join(f"{t:.1f} s" for t in seconds)
-                  + f" ({50_000 / seconds[-1]:.0f} images/s in the last, test pass included)")
+            print(
+                f"width {width:3d}  fit, {args.workers} loader workers: epochs of 50,000 images took "
+                + ", ".join(f"{t:.1f} s" for t in seconds)
+                + f" ({50_000 / seconds[-1]:.0f} images/s in the last, test pass included)"
+            )
 
 
 if __name__ == "__main__":

@@ -93,12 +93,16 @@ def real_array(name: str, value: Any, *, finite: bool = True) -> NDArray[np.floa
     try:
         arr = np.asarray(value)
         if arr.dtype.kind == "O":  # e.g. Python ints beyond int64, Fractions, None
-            odd = [v for v in arr.flat if isinstance(v, (bool, np.bool_)) or not isinstance(v, Real)]
+            odd = [
+                v for v in arr.flat if isinstance(v, (bool, np.bool_)) or not isinstance(v, Real)
+            ]
             if odd:  # NumPy would read None as NaN and True as 1
                 raise TypeError(f"it holds {type(odd[0]).__name__}")
             arr = arr.astype(np.float64)
     except OverflowError:
-        raise ValueError(f"{name} must be finite, but it holds a number beyond the float range") from None
+        raise ValueError(
+            f"{name} must be finite, but it holds a number beyond the float range"
+        ) from None
     except (TypeError, ValueError) as err:  # ragged nesting, objects that are no numbers
         raise TypeError(f"{name} must be an array of real numbers: {err}") from None
     if arr.dtype.kind not in "iuf":
@@ -135,7 +139,9 @@ def function(name: str, value: Any) -> Any:
     return value
 
 
-def instance(name: str, value: Any, kind: type | tuple[type, ...], what: str, *, optional: bool = False) -> Any:
+def instance(
+    name: str, value: Any, kind: type | tuple[type, ...], what: str, *, optional: bool = False
+) -> Any:
     """``value`` if it is an instance of ``kind`` (or None when ``optional``), else a TypeError."""
     if (optional and value is None) or isinstance(value, kind):
         return value
@@ -154,7 +160,9 @@ def file_path(name: str, value: Any) -> Path:
 
 def sized(name: str, value: Any) -> int:
     """``len(value)`` of a dataset-like object (with ``__len__`` and ``__getitem__``)."""
-    if isinstance(value, (str, bytes)) or not (hasattr(value, "__len__") and hasattr(value, "__getitem__")):
+    if isinstance(value, (str, bytes)) or not (
+        hasattr(value, "__len__") and hasattr(value, "__getitem__")
+    ):
         raise TypeError(
             f"{name} must be a dataset (with __len__ and __getitem__, e.g. a torch Dataset), "
             f"got {type(value).__name__}"
@@ -167,18 +175,24 @@ def parameters(name: str, value: Any) -> list[Any]:
     non-empty list; a bare tensor, a non-iterable or an odd entry is a TypeError."""
     torch = sys.modules["torch"]  # only optimizers call this, and they import torch
     if isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be an iterable of tensors, got a single tensor: wrap it in a list")
+        raise TypeError(
+            f"{name} must be an iterable of tensors, got a single tensor: wrap it in a list"
+        )
     try:
         items = list(value)
     except TypeError:
-        raise TypeError(f"{name} must be an iterable of tensors or dicts, got {type(value).__name__}") from None
+        raise TypeError(
+            f"{name} must be an iterable of tensors or dicts, got {type(value).__name__}"
+        ) from None
     if not items:
         raise ValueError(f"{name} must hold at least one tensor, got an empty iterable")
     for i, item in enumerate(items):
         if isinstance(item, dict):
             continue
         if not isinstance(item, torch.Tensor):
-            raise TypeError(f"{name}[{i}] must be a tensor or a dict of options, got {type(item).__name__}")
+            raise TypeError(
+                f"{name}[{i}] must be a tensor or a dict of options, got {type(item).__name__}"
+            )
         if not item.is_leaf:
             raise ValueError(
                 f"{name}[{i}] is not a leaf tensor (it is computed from others), so an optimizer "

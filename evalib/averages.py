@@ -51,7 +51,9 @@ def _scaled(arr: NDArray[np.float64]) -> tuple[NDArray[np.float64], int]:
     return np.ldexp(arr, -exponent), exponent
 
 
-def _unscaled(out: NDArray[np.float64], arr: NDArray[np.float64], exponent: int) -> NDArray[np.float64]:
+def _unscaled(
+    out: NDArray[np.float64], arr: NDArray[np.float64], exponent: int
+) -> NDArray[np.float64]:
     """Undo :func:`_scaled` on ``out``, computed from the scaled ``arr``.
 
     Every average lies between the smallest and the largest of 0 and the points; the

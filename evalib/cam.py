@@ -205,7 +205,9 @@ class GradCAM:
         if not isinstance(x, Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.dim() != 4:
-            raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}"
+            )
         if not x.dtype.is_floating_point:
             raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
         weight = next(self.model.parameters(), None)
@@ -233,7 +235,9 @@ class GradCAM:
         if targets is None:
             return logits.argmax(dim=1)
         if isinstance(targets, Tensor) and not (
-            targets.dtype.is_floating_point or targets.dtype.is_complex or targets.dtype == torch.bool
+            targets.dtype.is_floating_point
+            or targets.dtype.is_complex
+            or targets.dtype == torch.bool
         ):
             chosen = targets.reshape(-1)
         elif _is_int(targets):
@@ -241,10 +245,18 @@ class GradCAM:
         elif isinstance(targets, Sequence) and all(map(_is_int, targets)):
             chosen = torch.tensor([int(t) for t in targets], dtype=torch.long)
         else:
-            got = f"a tensor of {targets.dtype}" if isinstance(targets, Tensor) else type(targets).__name__
-            raise TypeError(f"targets must be None, an int, a sequence of ints or an integer tensor, got {got}")
+            got = (
+                f"a tensor of {targets.dtype}"
+                if isinstance(targets, Tensor)
+                else type(targets).__name__
+            )
+            raise TypeError(
+                f"targets must be None, an int, a sequence of ints or an integer tensor, got {got}"
+            )
         if chosen.numel() != n:
-            raise ValueError(f"targets must give one class per image: {chosen.numel()} for {n} images")
+            raise ValueError(
+                f"targets must give one class per image: {chosen.numel()} for {n} images"
+            )
         if n and not bool(((chosen >= 0) & (chosen < classes)).all()):
             raise ValueError(
                 f"targets must lie in [0, {classes - 1}] (the model has {classes} outputs), "
@@ -305,17 +317,23 @@ def pointing_game(maps: Tensor, boxes: Tensor) -> PointingGame:
     if not maps.dtype.is_floating_point:
         raise TypeError(f"maps must be a float tensor of shape (N, H, W), got {maps.dtype}")
     if maps.dim() != 3:
-        raise ValueError(f"maps must be a float tensor of shape (N, H, W), got shape {tuple(maps.shape)}")
+        raise ValueError(
+            f"maps must be a float tensor of shape (N, H, W), got shape {tuple(maps.shape)}"
+        )
     n, height, width = maps.shape
     if boxes.dtype.is_floating_point or boxes.dtype.is_complex or boxes.dtype == torch.bool:
         raise TypeError(f"boxes must be an integer tensor of shape ({n}, 4), got {boxes.dtype}")
     if boxes.shape != (n, 4):
-        raise ValueError(f"boxes must be an integer tensor of shape ({n}, 4), got shape {tuple(boxes.shape)}")
+        raise ValueError(
+            f"boxes must be an integer tensor of shape ({n}, 4), got shape {tuple(boxes.shape)}"
+        )
     if n == 0:
         raise ValueError("maps holds no image")
     boxes = boxes.to(device=maps.device, dtype=torch.long)
     x0, y0, x1, y1 = boxes.unbind(dim=1)
-    if not bool(((0 <= x0) & (x0 < x1) & (x1 <= width) & (0 <= y0) & (y0 < y1) & (y1 <= height)).all()):
+    if not bool(
+        ((0 <= x0) & (x0 < x1) & (x1 <= width) & (0 <= y0) & (y0 < y1) & (y1 <= height)).all()
+    ):
         raise ValueError(
             f"every box in boxes needs 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} "
             "(pixels, x1 and y1 exclusive)"

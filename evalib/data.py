@@ -16,6 +16,7 @@ The digits can also be asked for by name: ``load("digits")``. :func:`make_digits
 Data lives under one absolute folder, never relative to the notebook: the ``root``
 argument, else the environment variable ``EVALIB_DATA``, else ``~/.cache/evalib``.
 """
+
 from __future__ import annotations
 
 import os
@@ -103,13 +104,17 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
 # ----------------------------------------------------------------------------------
 
 
-def _stats(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _stats(
+    mean: tuple[float, ...], std: tuple[float, ...]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """``mean`` and ``std`` checked: 1 or 3 finite numbers each (one per channel), ``std > 0``."""
     out = []
     for name, value in (("mean", mean), ("std", std)):
         arr = real_array(name, value)
         if arr.ndim != 1 or arr.size not in (1, 3):
-            raise ValueError(f"{name} must hold 1 or 3 numbers (one per channel), got shape {arr.shape}")
+            raise ValueError(
+                f"{name} must hold 1 or 3 numbers (one per channel), got shape {arr.shape}"
+            )
         out.append(tuple(arr.tolist()))
     if min(out[1]) <= 0:
         raise ValueError(f"std must be > 0 (images are divided by it), got {tuple(out[1])}")
@@ -143,7 +148,9 @@ def train_transform(
 def test_transform(mean: tuple[float, ...], std: tuple[float, ...]) -> v2.Compose:
     """Test-time transform: no augmentation, only ``x -> (x - mean) / std``."""
     mean, std = _stats(mean, std)
-    return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
+    return v2.Compose(
+        [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+    )
 
 
 @dataclass
@@ -178,7 +185,9 @@ class Data:
                 "uint8 images are not normalised (x.float() / 255 shows them as they are)"
             )
         if x.dim() < 3 or x.shape[-3] != len(self.mean):
-            raise ValueError(f"x must be images (..., {len(self.mean)}, H, W), got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"x must be images (..., {len(self.mean)}, H, W), got shape {tuple(x.shape)}"
+            )
         mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)
         std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).view(-1, 1, 1)
         return (x * std + mean).clamp(0.0, 1.0)
@@ -279,7 +288,9 @@ def _cifar10_sets(root: Path, download: bool) -> tuple[CIFAR10, CIFAR10]:
     try:
         return CIFAR10(root, train=True, download=True), CIFAR10(root, train=False, download=True)
     except (OSError, RuntimeError) as err:  # URLError is an OSError
-        raise _Unavailable(f"{problem} and its download failed ({type(err).__name__}: {err})") from err
+        raise _Unavailable(
+            f"{problem} and its download failed ({type(err).__name__}: {err})"
+        ) from err
 
 
 class _Split(Dataset):
@@ -318,7 +329,12 @@ def _loader_settings(
     """The loader arguments, checked; ``test_batch_size`` defaults to ``2 * batch_size``."""
     batch_size = integer("batch_size", batch_size, 1)
     test_batch_size = _count("test_batch_size", test_batch_size) or 2 * batch_size
-    return batch_size, test_batch_size, integer("seed", seed, 0), integer("num_workers", num_workers, 0)
+    return (
+        batch_size,
+        test_batch_size,
+        integer("seed", seed, 0),
+        integer("num_workers", num_workers, 0),
+    )
 
 
 def loaders(
@@ -343,7 +359,12 @@ def loaders(
 
 
 def _loaders(
-    train_set: Dataset, test_set: Dataset, batch_size: int, test_batch_size: int, seed: int, num_workers: int
+    train_set: Dataset,
+    test_set: Dataset,
+    batch_size: int,
+    test_batch_size: int,
+    seed: int,
+    num_workers: int,
 ) -> tuple[DataLoader, DataLoader]:
     """:func:`loaders` with its settings already checked (by :func:`_loader_settings`)."""
     n_train, n_test = sized("train_set", train_set), sized("test_set", test_set)
@@ -435,11 +456,27 @@ def load(
     if train_size is not None and train_size < len(source.train):
         train_keep = torch.randperm(len(source.train), generator=generator)[:train_size].tolist()
     if test_size is not None and test_size < len(source.test):
-        test_keep = torch.randperm(len(source.test), generator=generator)[:test_size].sort().values.tolist()
+        test_keep = (
+            torch.randperm(len(source.test), generator=generator)[:test_size].sort().values.tolist()
+        )
     # Both splits hold untransformed images; the transforms are applied on access.
     mean, std = source.mean, source.std
-    train_tf = train_transform(mean, std, flip=source.flip, cutout=cutout) if augment else test_transform(mean, std)
+    train_tf = (
+        train_transform(mean, std, flip=source.flip, cutout=cutout)
+        if augment
+        else test_transform(mean, std)
+    )
     train_set = _Split(source.train, train_tf, train_keep)
     test_set = _Split(source.test, test_transform(mean, std), test_keep, source.boxes)
-    train_loader, test_loader = _loaders(train_set, test_set, batch_size, test_batch_size, seed, num_workers)
-    return Data(source.name, train_loader, test_loader, source.classes, tuple(mean), tuple(std), test_set.boxes)
+    train_loader, test_loader = _loaders(
+        train_set, test_set, batch_size, test_batch_size, seed, num_workers
+    )
+    return Data(
+        source.name,
+        train_loader,
+        test_loader,
+        source.classes,
+        tuple(mean),
+        tuple(std),
+        test_set.boxes,
+    )

@@ -120,7 +120,9 @@ def _strokes(canvas: torch.Tensor, rng: np.random.Generator) -> None:
     ys = np.round(cy + t * length * np.sin(angle))
     inside = (xs >= 0) & (xs < size) & (ys >= 0) & (ys < size)
     stroke = np.broadcast_to(np.arange(count)[:, None], xs.shape)[inside]
-    pixel = (owner[stroke] * size + ys[inside].astype(np.int64)) * size + xs[inside].astype(np.int64)
+    pixel = (owner[stroke] * size + ys[inside].astype(np.int64)) * size + xs[inside].astype(
+        np.int64
+    )
     # Where strokes cross, the later stroke wins: keep each pixel's last write only, so
     # the result never depends on the order a parallel scatter happens to use.
     pixel, last = np.unique(pixel[::-1], return_index=True)

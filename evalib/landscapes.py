@@ -60,7 +60,11 @@ def _pair(name: str, value: Any) -> Point:
 
 def _bounds(bounds: Any) -> Bounds:
     """``bounds`` as ``((xmin, xmax), (ymin, ymax))`` of finite floats with min < max."""
-    if isinstance(bounds, (str, bytes)) or not hasattr(bounds, "__len__") or not hasattr(bounds, "__getitem__"):
+    if (
+        isinstance(bounds, (str, bytes))
+        or not hasattr(bounds, "__len__")
+        or not hasattr(bounds, "__getitem__")
+    ):
         raise TypeError(f"bounds must be ((xmin, xmax), (ymin, ymax)), got {type(bounds).__name__}")
     if len(bounds) != 2:
         raise ValueError(f"bounds must be ((xmin, xmax), (ymin, ymax)), got {bounds!r}")
@@ -187,9 +191,7 @@ class Quadratic(Landscape):
         self.minimum = c
         self.stationary_point = c
         self.min_value: float = 0.0
-        self.name = name if name is not None else (
-            f"quadratic (λ = {lam[0]:g}, {lam[1]:g})"
-        )
+        self.name = name if name is not None else (f"quadratic (λ = {lam[0]:g}, {lam[1]:g})")
         if start is None:
             # Far out along the flat direction, a little off it along the steep one.
             i_flat = int(np.argmin(self.eigvals))
@@ -321,7 +323,10 @@ ravine = Quadratic(
     (0.5, 20.0),
     angle=math.pi / 6,
     name="ravine",
-    start=(-3.8, -1.5),  # eigen-coordinates ≈ (−4.0, 0.6): far along the floor, a little up the wall
+    start=(
+        -3.8,
+        -1.5,
+    ),  # eigen-coordinates ≈ (−4.0, 0.6): far along the floor, a little up the wall
     bounds=((-4.5, 4.5), (-3.0, 3.0)),
 )
 rosenbrock = Rosenbrock(a=1.0, b=100.0)

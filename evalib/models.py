@@ -129,7 +129,9 @@ class ResNet18(nn.Module):
         if not torch.is_tensor(x):
             raise TypeError(f"x must be a torch tensor of images, got {type(x).__name__}")
         if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"x must be a batch of RGB images (N, 3, H, W), got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"x must be a batch of RGB images (N, 3, H, W), got shape {tuple(x.shape)}"
+            )
         weights = self.conv1.weight.dtype
         if x.dtype != weights and not torch.is_autocast_enabled(x.device.type):
             fix = (

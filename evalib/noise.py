@@ -48,10 +48,14 @@ _MAX_SAMPLED = 2**27
 def _matrix(name: str, grads: Any) -> Tensor:
     """``grads`` checked to be a 2-D real floating-point tensor with at least one row."""
     if not torch.is_tensor(grads):
-        raise TypeError(f"{name} must be a torch tensor (rows are gradients), got {type(grads).__name__}")
+        raise TypeError(
+            f"{name} must be a torch tensor (rows are gradients), got {type(grads).__name__}"
+        )
     if grads.is_complex() or not grads.is_floating_point():
         kind = "complex" if grads.is_complex() else "not floating-point"
-        raise TypeError(f"{name} must be a real floating-point tensor, got dtype {grads.dtype} ({kind})")
+        raise TypeError(
+            f"{name} must be a real floating-point tensor, got dtype {grads.dtype} ({kind})"
+        )
     if grads.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows are gradients), got shape {tuple(grads.shape)}")
     if grads.shape[0] == 0:
@@ -80,9 +84,13 @@ def per_example_gradients(
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     for name, value in (("x", x), ("y", y)):
         if not torch.is_tensor(value) or value.ndim == 0:
-            raise TypeError(f"{name} must be a torch tensor with one row per example, got {type(value).__name__}")
+            raise TypeError(
+                f"{name} must be a torch tensor with one row per example, got {type(value).__name__}"
+            )
     if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"x and y must have the same, non-zero number of rows, got {len(x)} and {len(y)}")
+        raise ValueError(
+            f"x and y must have the same, non-zero number of rows, got {len(x)} and {len(y)}"
+        )
     updating = [
         name
         for name, m in model.named_modules()
@@ -142,7 +150,9 @@ def sample_minibatch_gradients(
     b = integer("batch_size", batch_size, 1, n)
     t = integer("n_batches", n_batches, 1)
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        raise TypeError(
+            f"generator must be a torch.Generator or None, got {type(generator).__name__}"
+        )
     width = max(grads.shape[1], n)  # values per batch: the result's row and its permutation
     if t * width > _MAX_SAMPLED:
         raise ValueError(
@@ -264,9 +274,18 @@ def heavy_ball_noise_floor(lr: float, beta: float, eigval: float, noise_var: flo
     margin = 2.0 + 2.0 * beta - alpha * lam
     # Multiply mantissas and add exponents, so no partial product over- or underflows.
     mantissa, exponent = 1.0, 0
-    for factor, power in ((alpha, 1), (sigma2, 1), (1.0 + beta, 1), (lam, -1), (1.0 - beta, -1), (margin, -1)):
+    for factor, power in (
+        (alpha, 1),
+        (sigma2, 1),
+        (1.0 + beta, 1),
+        (lam, -1),
+        (1.0 - beta, -1),
+        (margin, -1),
+    ):
         m, e = math.frexp(factor)
-        mantissa, exponent = (mantissa * m, exponent + e) if power > 0 else (mantissa / m, exponent - e)
+        mantissa, exponent = (
+            (mantissa * m, exponent + e) if power > 0 else (mantissa / m, exponent - e)
+        )
     try:
         return math.ldexp(mantissa, exponent)
     except OverflowError:

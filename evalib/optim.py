@@ -212,7 +212,9 @@ def nesterov_lookahead(
     def grad_flat(p: NDArray[np.float64]) -> NDArray[np.float64]:
         g = real_array("grad(w)", grad(p), finite=False)
         if g.size != p.size:
-            raise ValueError(f"grad(w) must hold one number per entry of w0 ({p.size}), got shape {g.shape}")
+            raise ValueError(
+                f"grad(w) must hold one number per entry of w0 ({p.size}), got shape {g.shape}"
+            )
         return g.reshape(p.shape)
 
     return _momentum_path(grad_flat, w, hyper["lr"], hyper["momentum"], steps, lookahead=True)
@@ -259,7 +261,9 @@ def trajectory(
         if not torch.is_tensor(loss) or loss.numel() != 1:
             raise TypeError("fn must return a scalar tensor")
         if not loss.requires_grad:
-            raise ValueError("fn must return a tensor computed from w (autograd finds no path to w)")
+            raise ValueError(
+                "fn must return a tensor computed from w (autograd finds no path to w)"
+            )
         loss.backward()
         if w.grad is None:
             raise ValueError("fn must return a tensor computed from w (no gradient reached w)")

@@ -104,7 +104,9 @@ def _landscape_levels(z: np.ndarray, levels: int, log_scale: bool) -> np.ndarray
     return lo + span * np.linspace(0.0, 1.0, levels + 1)[1:] ** 2
 
 
-def plot_landscape(ax: Axes, landscape, *, n: int = 200, levels: int = 25, filled: bool = False) -> Axes:
+def plot_landscape(
+    ax: Axes, landscape, *, n: int = 200, levels: int = 25, filled: bool = False
+) -> Axes:
     """Draw the contours of a 2-D landscape (``evalib.landscapes``) over its ``bounds``.
 
     Marks the known minimum with a star, or the stationary point with a cross when the
@@ -123,11 +125,23 @@ def plot_landscape(ax: Axes, landscape, *, n: int = 200, levels: int = 25, fille
     draw = ax.contourf if filled else ax.contour
     draw(X, Y, Z, levels=lv, cmap="Greys_r" if filled else "viridis", linewidths=0.7, alpha=0.8)
     if landscape.minimum is not None:
-        ax.plot(*landscape.minimum, marker="*", markersize=14, color=PALETTE["black"],
-                linestyle="none", label="minimum")
+        ax.plot(
+            *landscape.minimum,
+            marker="*",
+            markersize=14,
+            color=PALETTE["black"],
+            linestyle="none",
+            label="minimum",
+        )
     else:
-        ax.plot(*landscape.stationary_point, marker="X", markersize=10, color=PALETTE["black"],
-                linestyle="none", label="saddle point")
+        ax.plot(
+            *landscape.stationary_point,
+            marker="X",
+            markersize=10,
+            color=PALETTE["black"],
+            linestyle="none",
+            label="saddle point",
+        )
     (x0, x1), (y0, y1) = landscape.bounds
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -161,10 +175,22 @@ def plot_paths(
     for (name, p), color in zip(arrays.items(), color_cycle(len(arrays))):
         kw = {"color": color, "linewidth": 1.3, **styles.get(name, {})}
         ax.plot(p[:, 0], p[:, 1], marker="o" if markers else None, markersize=2.5, label=name, **kw)
-    ax.plot(*next(iter(arrays.values()))[0], marker="o", markersize=8,
-            markerfacecolor="white", color=PALETTE["black"], linestyle="none", label="start")
-    label(ax, title if title is not None else landscape.name, "$w_1$ (dimensionless)",
-          "$w_2$ (dimensionless)", legend=True)
+    ax.plot(
+        *next(iter(arrays.values()))[0],
+        marker="o",
+        markersize=8,
+        markerfacecolor="white",
+        color=PALETTE["black"],
+        linestyle="none",
+        label="start",
+    )
+    label(
+        ax,
+        title if title is not None else landscape.name,
+        "$w_1$ (dimensionless)",
+        "$w_2$ (dimensionless)",
+        legend=True,
+    )
     return ax
 
 
@@ -172,14 +198,18 @@ def _check_paths(paths) -> dict:
     """``paths`` as a dict of float64 arrays of shape ``(steps+1, 2)`` with at least one row;
     NaN and inf (a diverged run) are allowed."""
     if not isinstance(paths, dict):
-        raise TypeError(f"paths must be a dict {{label: (steps+1, 2) array}}, got {type(paths).__name__}")
+        raise TypeError(
+            f"paths must be a dict {{label: (steps+1, 2) array}}, got {type(paths).__name__}"
+        )
     if not paths:
         raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
     arrays = {}
     for name, path in paths.items():
         p = real_array(f"paths[{name!r}]", path, finite=False)
         if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
-            raise ValueError(f"paths[{name!r}] must have shape (steps+1, 2) with steps >= 0, got {p.shape}")
+            raise ValueError(
+                f"paths[{name!r}] must have shape (steps+1, 2) with steps >= 0, got {p.shape}"
+            )
         arrays[name] = p
     return arrays
 
@@ -227,8 +257,10 @@ def animate_paths(
     fig, ax = plt.subplots(figsize=figsize)
     plot_paths(ax, landscape, {k: a[:1] for k, a in arrays.items()}, title=title, styles=styles)
     lines = [line for line in ax.get_lines() if line.get_label() in arrays]
-    heads = [ax.plot([], [], marker="o", markersize=7, color=line.get_color(), linestyle="none")[0]
-             for line in lines]
+    heads = [
+        ax.plot([], [], marker="o", markersize=7, color=line.get_color(), linestyle="none")[0]
+        for line in lines
+    ]
     base = title if title is not None else landscape.name
 
     def draw(k: int):
@@ -272,7 +304,9 @@ def cam_overlay(
         except (TypeError, ValueError) as err:
             raise TypeError(f"{name} must be an array or tensor of numbers: {err}") from None
         if not np.all(np.isfinite(arr)) or arr.min(initial=0.0) < 0 or arr.max(initial=0.0) > 1:
-            raise ValueError(f"{name} must hold finite values in [0, 1] (un-normalise images first)")
+            raise ValueError(
+                f"{name} must hold finite values in [0, 1] (un-normalise images first)"
+            )
         return arr
 
     instance("ax", ax, Axes, "a matplotlib Axes")
@@ -287,12 +321,16 @@ def cam_overlay(
         raise ValueError(f"image must be (H, W, 3) or (3, H, W), got shape {img.shape}")
     heat = as_array("cam", cam)
     if heat.shape != img.shape[:2]:
-        raise ValueError(f"cam must be (H, W) = {img.shape[:2]} like the image, got shape {heat.shape}")
+        raise ValueError(
+            f"cam must be (H, W) = {img.shape[:2]} like the image, got shape {heat.shape}"
+        )
 
     ax.imshow(img, interpolation="nearest")
     shown = ax.imshow(heat, cmap=cmap, vmin=0.0, vmax=1.0, alpha=alpha, interpolation="bilinear")
     ax.set_title(title)
     ax.set_axis_off()
     if colorbar:
-        ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="Grad-CAM (0 = none, 1 = peak)")
+        ax.figure.colorbar(
+            shown, ax=ax, fraction=0.046, pad=0.04, label="Grad-CAM (0 = none, 1 = peak)"
+        )
     return shown

@@ -58,7 +58,9 @@ def momentum_sweep(
         ``[0, 1)``, a non-positive ``lr``, or an empty ``train_set``.
     """
     if not callable(make_model):
-        raise TypeError(f"make_model must be a callable returning a model, got {type(make_model).__name__}")
+        raise TypeError(
+            f"make_model must be a callable returning a model, got {type(make_model).__name__}"
+        )
     steps = integer("steps", steps, 1)
     batch_size = integer("batch_size", batch_size, 1)
     seed = integer("seed", seed, 0)
@@ -82,7 +84,9 @@ def momentum_sweep(
         model = make_model()
         if not isinstance(model, nn.Module):
             raise TypeError(f"make_model must return a torch.nn.Module, got {type(model).__name__}")
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=beta, weight_decay=weight_decay)
+        optimizer = torch.optim.SGD(
+            model.parameters(), lr=lr, momentum=beta, weight_decay=weight_decay
+        )
         torch.manual_seed(seed)  # the same augmentation in every run
         histories[name] = fit(model, optimizer, batches, test_loader, epochs=1,
                               progress=progress, desc=name)  # fmt: skip
@@ -92,7 +96,9 @@ def momentum_sweep(
 def _check_settings(settings: Any) -> list[tuple[str, float, float]]:
     """``settings`` as a list of ``(name, beta, lr)`` with distinct names."""
     if isinstance(settings, (str, bytes)) or not isinstance(settings, Sequence):
-        raise TypeError(f"settings must be a sequence of (name, beta, lr), got {type(settings).__name__}")
+        raise TypeError(
+            f"settings must be a sequence of (name, beta, lr), got {type(settings).__name__}"
+        )
     if not settings:
         raise ValueError("settings is empty: give at least one (name, beta, lr)")
     runs = []
@@ -130,9 +136,13 @@ def largest_curvature(
         a finite scalar.
     """
     if not callable(loss):
-        raise TypeError(f"loss must be a callable returning a scalar tensor, got {type(loss).__name__}")
+        raise TypeError(
+            f"loss must be a callable returning a scalar tensor, got {type(loss).__name__}"
+        )
     if isinstance(params, torch.Tensor):
-        raise TypeError("params must be a sequence of tensors, got a single tensor: wrap it in a list")
+        raise TypeError(
+            "params must be a sequence of tensors, got a single tensor: wrap it in a list"
+        )
     params = list(params)
     if not all(isinstance(p, torch.Tensor) for p in params):
         raise TypeError("params must be a sequence of tensors")
@@ -145,7 +155,9 @@ def largest_curvature(
     if not isinstance(value, torch.Tensor) or value.numel() != 1 or not torch.isfinite(value):
         raise ValueError(f"loss() must return a finite scalar tensor, got {value!r}")
     if not value.requires_grad:
-        raise ValueError("loss() must return a tensor computed from params (autograd finds no path to them)")
+        raise ValueError(
+            "loss() must return a tensor computed from params (autograd finds no path to them)"
+        )
     generator = torch.Generator().manual_seed(0)
     v = [torch.randn(p.shape, generator=generator).to(p) for p in params]
     zero = torch.zeros((), dtype=torch.float64)  # the start of sum(), typed as a tensor
@@ -161,8 +173,14 @@ def largest_curvature(
         return 0.0  # the gradient is constant: the loss is linear, its Hessian zero
     curved = [i for i, g in enumerate(grads) if g.requires_grad]
     for _ in range(iterations):
-        hv = torch.autograd.grad([grads[i] for i in curved], params, [v[i] for i in curved],
-                                 retain_graph=True, allow_unused=True, materialize_grads=True)
+        hv = torch.autograd.grad(
+            [grads[i] for i in curved],
+            params,
+            [v[i] for i in curved],
+            retain_graph=True,
+            allow_unused=True,
+            materialize_grads=True,
+        )
         norm = torch.sqrt(sum(((h.double() ** 2).sum() for h in hv), zero))
         if norm == 0:
             return 0.0  # v lies in the Hessian's null space: the loss is flat there

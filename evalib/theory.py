@@ -159,7 +159,9 @@ def gd_error(lr: float, eigvals: ArrayLike, x0: ArrayLike, steps: int) -> NDArra
     alpha, lam = _lr(lr), _eigvals(eigvals)
     x0 = real_array("x0", x0)
     if x0.shape != lam.shape:
-        raise ValueError(f"x0 must have one entry per eigenvalue, shape {lam.shape}, got {x0.shape}")
+        raise ValueError(
+            f"x0 must have one entry per eigenvalue, shape {lam.shape}, got {x0.shape}"
+        )
     factor = 1.0 - _h(alpha, lam)
     k = np.arange(_steps(steps) + 1)[:, None]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -287,7 +289,13 @@ def run_momentum(
 
 
 def _momentum_path(
-    grad: Grad, w0: NDArray[np.float64], lr: float, beta: float, steps: int, *, lookahead: bool = False
+    grad: Grad,
+    w0: NDArray[np.float64],
+    lr: float,
+    beta: float,
+    steps: int,
+    *,
+    lookahead: bool = False,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The loop behind :func:`run_momentum` and :func:`evalib.optim.nesterov_lookahead`.
 

@@ -180,7 +180,9 @@ def one_cycle(
     warm-up starts at or below the peak and the annealing ends at or below the start.
     """
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
     for name, value in (("start_div", start_div), ("final_div", final_div)):
         if finite_real(name, value) < 1:
             raise ValueError(
@@ -222,9 +224,7 @@ def _amp_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None:
     return torch.float16
 
 
-def _to_device(
-    x: torch.Tensor, device: torch.device, channels_last: bool
-) -> torch.Tensor:
+def _to_device(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
     """Copy a tensor to ``device`` (asynchronously from pinned memory to a GPU; a copy
     to the CPU waits for its data), channels-last for 4-D tensors when asked."""
     non_blocking = device.type == "cuda"
@@ -267,7 +267,9 @@ def _device(device: Any) -> torch.device:
     if device is None:
         return runtime.device()
     if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a str, a torch.device or None, got {type(device).__name__}")
+        raise TypeError(
+            f"device must be a str, a torch.device or None, got {type(device).__name__}"
+        )
     try:
         parsed = torch.device(device)
     except RuntimeError:
@@ -275,7 +277,9 @@ def _device(device: Any) -> torch.device:
     if parsed.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device {device!r} cannot train or evaluate a model; use {_DEVICES}")
     if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r}: torch finds no CUDA GPU on this machine; use 'cpu' or None")
+        raise ValueError(
+            f"device {device!r}: torch finds no CUDA GPU on this machine; use 'cpu' or None"
+        )
     if parsed.type == "cuda" and (parsed.index or 0) >= torch.cuda.device_count():
         raise ValueError(
             f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), "
@@ -286,7 +290,9 @@ def _device(device: Any) -> torch.device:
     return parsed
 
 
-def _settings(device: Any, channels_last: bool | None, amp: bool | None = None) -> tuple[torch.device, bool]:
+def _settings(
+    device: Any, channels_last: bool | None, amp: bool | None = None
+) -> tuple[torch.device, bool]:
     """The checked device, memory layout (and ``amp`` flag); nothing is moved yet."""
     optional_flag("amp", amp)
     device = _device(device)
@@ -320,7 +326,9 @@ def _check_loader(loader: Any, name: str, *, empty_ok: bool = False) -> None:
             f"that yields (x, y) batches, got {type(loader).__name__}{hint}"
         )
     if not empty_ok and len(loader) == 0:
-        raise ValueError(f"{name} yields no batches (dataset smaller than batch_size with drop_last?)")
+        raise ValueError(
+            f"{name} yields no batches (dataset smaller than batch_size with drop_last?)"
+        )
 
 
 def _check_model_loader(model: Any, loader: Any, name: str = "loader") -> None:
@@ -331,17 +339,30 @@ def _check_model_loader(model: Any, loader: Any, name: str = "loader") -> None:
 
 def _batch(batch: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     """One item of a loader as ``(x, y)``, or a ``TypeError`` naming the loader."""
-    if isinstance(batch, (tuple, list)) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch):
+    if (
+        isinstance(batch, (tuple, list))
+        and len(batch) == 2
+        and all(isinstance(t, torch.Tensor) for t in batch)
+    ):
         return batch[0], batch[1]
-    got = f"a {type(batch).__name__} of {len(batch)}" if isinstance(batch, (tuple, list)) else type(batch).__name__
-    raise TypeError(f"{name} must yield (x, y) pairs of tensors (a batch and its labels), got {got}")
+    got = (
+        f"a {type(batch).__name__} of {len(batch)}"
+        if isinstance(batch, (tuple, list))
+        else type(batch).__name__
+    )
+    raise TypeError(
+        f"{name} must yield (x, y) pairs of tensors (a batch and its labels), got {got}"
+    )
 
 
 def _check_labels(labels: torch.Tensor, logits: torch.Tensor, where: str) -> None:
     """Class labels must lie in ``[0, classes)``: the loss would otherwise fail with an
     index error (a device-side assert on CUDA) that names neither."""
-    if logits.dim() != 2 or labels.dim() != 1 or labels.dtype == torch.bool or (
-        labels.dtype.is_floating_point or labels.dtype.is_complex
+    if (
+        logits.dim() != 2
+        or labels.dim() != 1
+        or labels.dtype == torch.bool
+        or (labels.dtype.is_floating_point or labels.dtype.is_complex)
     ):
         return  # not class indices (soft labels, other targets): the loss function's business
     classes = logits.shape[1]
@@ -380,7 +401,9 @@ def _predict(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`predict`, naming the loader ``name`` in its errors (``"test_loader"`` in :func:`fit`)."""
     _check_model_loader(model, loader, name)
-    device, channels_last = _settings(_model_device(model) if device is None else device, channels_last, amp)
+    device, channels_last = _settings(
+        _model_device(model) if device is None else device, channels_last, amp
+    )
     dtype = _amp_dtype(device, amp)
     weights = {
         key: _to_device(tensor, device, channels_last)
@@ -419,16 +442,33 @@ def evaluate(
     given, with the model left where and as it was: see :func:`predict`. A class label
     outside ``[0, classes)`` raises a ``ValueError`` naming it.
     """
-    return _evaluate(model, loader, "loader", loss_fn=loss_fn, device=device, amp=amp, channels_last=channels_last)
+    return _evaluate(
+        model,
+        loader,
+        "loader",
+        loss_fn=loss_fn,
+        device=device,
+        amp=amp,
+        channels_last=channels_last,
+    )
 
 
 def _evaluate(
-    model: nn.Module, loader: Loader, name: str, *, loss_fn: Any, device: Any, amp: Any, channels_last: Any
+    model: nn.Module,
+    loader: Loader,
+    name: str,
+    *,
+    loss_fn: Any,
+    device: Any,
+    amp: Any,
+    channels_last: Any,
 ) -> tuple[float, float]:
     """:func:`evaluate`, naming the loader ``name`` in its errors."""
     if loss_fn is not None:
         function("loss_fn", loss_fn)
-    logits, labels = _predict(model, loader, name, device=device, amp=amp, channels_last=channels_last)
+    logits, labels = _predict(
+        model, loader, name, device=device, amp=amp, channels_last=channels_last
+    )
     _check_labels(labels, logits, f"in the {name}")
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     loss = float(loss_fn(logits, labels))
@@ -448,8 +488,12 @@ def _rng_state(loader: Loader | None) -> dict[str, Any]:
     _, keys, pos, has_gauss, cached = state_tuple
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
         "python": random.getstate(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "loader": None,
@@ -513,7 +557,9 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def _check_writable(path: Path) -> None:
     """Fail before training, not after its first epoch, if ``path`` cannot be written."""
     if path.is_dir():
-        raise ValueError(f"checkpoint path {path} is a folder; give a file path, e.g. {path / 'run.pt'}")
+        raise ValueError(
+            f"checkpoint path {path} is a folder; give a file path, e.g. {path / 'run.pt'}"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path.parent):
@@ -547,7 +593,13 @@ def save_checkpoint(
     path = file_path("path", path)
     instance("model", model, nn.Module, "a torch.nn.Module")
     instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
-    instance("scheduler", scheduler, torch.optim.lr_scheduler.LRScheduler, "a torch LRScheduler", optional=True)
+    instance(
+        "scheduler",
+        scheduler,
+        torch.optim.lr_scheduler.LRScheduler,
+        "a torch LRScheduler",
+        optional=True,
+    )
     epoch = integer("epoch", epoch, 0)
     instance("history", history, History, "an evalib.train.History")
     if train_loader is not None:
@@ -586,7 +638,9 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:
         lines = str(err).splitlines() or [""]
-        reason = next((line.strip() for line in lines if "WeightsUnpickler error" in line), lines[0])
+        reason = next(
+            (line.strip() for line in lines if "WeightsUnpickler error" in line), lines[0]
+        )
         raise ValueError(
             f"{path} passed its checksum but is no checkpoint torch can load safely "
             f"({type(err).__name__}: {reason}); not loaded: do not retry with "
@@ -638,7 +692,9 @@ def _check_fits(
                 f"{type(scheduler).__name__}; nothing was loaded"
             )
         # Its public settings (total_steps, ...), not its progress (last_epoch, _step_count).
-        changed += _differences(own, saved, {k for k in own if not k.startswith("_")} - {"last_epoch"})
+        changed += _differences(
+            own, saved, {k for k in own if not k.startswith("_")} - {"last_epoch"}
+        )
     if optimizer is not None:
         groups, saved_groups = optimizer.param_groups, payload["optimizer"]["param_groups"]
         sizes, saved_sizes = ([len(g["params"]) for g in gs] for gs in (groups, saved_groups))
@@ -659,7 +715,9 @@ def _check_model_fits(saved: dict[str, Any], path: Path, model: nn.Module) -> No
     own = model.state_dict()
     if own.keys() != saved.keys():
         names = sorted(own.keys() ^ saved.keys())
-        raise ValueError(f"{path} holds another model (it differs in {names[:3]}); nothing was loaded")
+        raise ValueError(
+            f"{path} holds another model (it differs in {names[:3]}); nothing was loaded"
+        )
     for name, tensor in own.items():
         shape = getattr(saved[name], "shape", None)
         if shape != tensor.shape:
@@ -741,8 +799,16 @@ def load_checkpoint(
     """
     path = file_path("path", path)
     instance("model", model, nn.Module, "a torch.nn.Module")
-    instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer", optional=True)
-    instance("scheduler", scheduler, torch.optim.lr_scheduler.LRScheduler, "a torch LRScheduler", optional=True)
+    instance(
+        "optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer", optional=True
+    )
+    instance(
+        "scheduler",
+        scheduler,
+        torch.optim.lr_scheduler.LRScheduler,
+        "a torch LRScheduler",
+        optional=True,
+    )
     if train_loader is not None:
         _check_loader(train_loader, "train_loader", empty_ok=True)
     restore_rng = flag("restore_rng", restore_rng)
@@ -772,7 +838,9 @@ def _check_owns(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
 
 
 def _check_unused(
-    optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler | None, path: Path
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    path: Path,
 ) -> None:
     """``resume=True`` without a checkpoint starts a new run: refuse objects that have
     trained already (a run stopped before its first checkpoint), which would carry on
@@ -906,9 +974,17 @@ def fit(
     """
     _check_model_loader(model, train_loader, "train_loader")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
     epochs = integer("epochs", epochs, 1)
-    instance("scheduler", scheduler, torch.optim.lr_scheduler.LRScheduler, "a torch LRScheduler", optional=True)
+    instance(
+        "scheduler",
+        scheduler,
+        torch.optim.lr_scheduler.LRScheduler,
+        "a torch LRScheduler",
+        optional=True,
+    )
     if loss_fn is not None:
         function("loss_fn", loss_fn)
     resume, progress = flag("resume", resume), flag("progress", progress)
@@ -931,7 +1007,9 @@ def fit(
             start = int(payload["epoch"])
             done = payload["scheduler"]["last_epoch"] if scheduler is not None else 0
             if start >= epochs:
-                raise ValueError(f"the checkpoint is already at epoch {start} of the {epochs} asked for")
+                raise ValueError(
+                    f"the checkpoint is already at epoch {start} of the {epochs} asked for"
+                )
         elif resume:
             _check_unused(optimizer, scheduler, checkpoint)
     steps = len(train_loader)
@@ -947,7 +1025,9 @@ def fit(
     history = History()
     if payload is not None:
         history = History(**payload["history"])
-        _load_all_or_nothing(payload, cast(Path, checkpoint), model, optimizer, scheduler, train_loader, True)
+        _load_all_or_nothing(
+            payload, cast(Path, checkpoint), model, optimizer, scheduler, train_loader, True
+        )
     clock = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     bar = tqdm(total=epochs * steps, initial=start * steps, desc=desc, disable=not progress,
                unit="step", dynamic_ncols=True)  # fmt: skip
@@ -959,8 +1039,15 @@ def fit(
                 epoch=epoch, device=device, dtype=dtype, channels_last=channels_last,
             )  # fmt: skip
             test_loss, test_acc = (
-                _evaluate(model, test_loader, "test_loader", loss_fn=loss_fn, device=device, amp=amp,
-                          channels_last=channels_last)
+                _evaluate(
+                    model,
+                    test_loader,
+                    "test_loader",
+                    loss_fn=loss_fn,
+                    device=device,
+                    amp=amp,
+                    channels_last=channels_last,
+                )
                 if test_loader is not None
                 else (math.nan, math.nan)
             )
@@ -972,7 +1059,9 @@ def fit(
             history.seconds.append(time.perf_counter() - clock)
             bar.set_postfix(epoch=epoch, loss=f"{train_loss:.3f}", test_acc=f"{test_acc:.3f}")
             if checkpoint is not None:
-                save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, history, train_loader)
+                save_checkpoint(
+                    checkpoint, model, optimizer, scheduler, epoch, history, train_loader
+                )
     except BaseException as err:
         # The steps done are not lost with the run (see the docstring); an exception's
         # attributes live in its __dict__, which typing does not know of.

@@ -93,9 +93,21 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> str:
     result = subprocess.run(
         # --all: read every page again; Sphinx would otherwise keep unchanged pages
         # (and their outputs) from an earlier build.
-        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going", "--all",
-         "--config", str(config_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=1800,
+        [
+            str(jupyter_book),
+            "build",
+            ".",
+            "-W",
+            "-n",
+            "--keep-going",
+            "--all",
+            "--config",
+            str(config_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"the book build failed:\n{output[-6000:]}"

@@ -11,7 +11,9 @@ import pytest
 import evalib
 from book_paths import ROOT
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(evalib.__path__) if not m.name.startswith("_"))
+MODULES = sorted(
+    m.name for m in pkgutil.iter_modules(evalib.__path__) if not m.name.startswith("_")
+)
 
 
 def public_objects(module):

@@ -1298,7 +1298,9 @@ if torch.cuda.is_available():  # a CPU-only host has no second device that holds
         M,
         "GradCAM.cam-x-moved-to-the-models-device",
         lambda: gradcam(model=tiny().to("cuda"))(images()),
-        check=lambda r: r.device.type == "cuda" and r.shape == (2, 16, 16) and bool(r.isfinite().all()),
+        check=lambda r: (
+            r.device.type == "cuda" and r.shape == (2, 16, 16) and bool(r.isfinite().all())
+        ),
     )
 add_bad(
     M,

@@ -43,7 +43,9 @@ def test_sma_stays_exact_on_a_long_series_with_a_large_offset():
 @pytest.mark.parametrize("window", [1, 3, 5, 64])
 def test_wma_matches_linear_weights_definition(noisy, window):
     weights = np.arange(1, window + 1, dtype=float)  # oldest 1 ... newest `window`
-    expected = pd.Series(noisy).rolling(window).apply(lambda w: w @ weights / weights.sum(), raw=True)
+    expected = (
+        pd.Series(noisy).rolling(window).apply(lambda w: w @ weights / weights.sum(), raw=True)
+    )
     np.testing.assert_allclose(wma(noisy, window), expected.to_numpy(), rtol=1e-10, equal_nan=True)
 
 
@@ -179,7 +181,11 @@ def test_moving_averages_of_representable_series_are_finite_and_accurate(x):
 
 
 def test_complex_series_raises_type_error_naming_x():
-    for call in (lambda: sma([1 + 1j, 2.0], 1), lambda: wma(np.array([1j, 1j]), 1), lambda: ewma([1j], 0.5)):
+    for call in (
+        lambda: sma([1 + 1j, 2.0], 1),
+        lambda: wma(np.array([1j, 1j]), 1),
+        lambda: ewma([1j], 0.5),
+    ):
         with pytest.raises(TypeError, match=r"x must be .*complex"):
             call()
 

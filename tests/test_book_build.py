@@ -19,7 +19,9 @@ def page(md: Path) -> str:
 
 def test_build_has_no_warnings(build):
     # Sphinx reports "path:line: WARNING: ..."; the kernel's own "WARNING |" log lines are not warnings of the book.
-    warnings = [line for line in build.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)]
+    warnings = [
+        line for line in build.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)
+    ]
     assert not warnings, "\n".join(warnings)
     assert (HTML / "index.html").exists()
 

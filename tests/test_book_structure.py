@@ -84,7 +84,9 @@ def test_first_cell_installs_evalib_from_the_configured_repository(md):
     "path", CHAPTERS + sorted((ROOT / "evalib").glob("*.py")), ids=lambda p: p.name
 )
 def test_code_never_hard_codes_cuda(path):
-    assert not re.search(r"\.cuda\(\)", path.read_text()), f"{path.name}: use evalib.runtime.device()"
+    assert not re.search(r"\.cuda\(\)", path.read_text()), (
+        f"{path.name}: use evalib.runtime.device()"
+    )
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
@@ -93,7 +95,9 @@ def test_chapters_that_use_torch_set_its_threads_through_evalib(md):
     # evalib.runtime.set_threads applies the measured policy however the chapter runs.
     source = md.read_text()
     if re.search(r"^import torch$", source, re.MULTILINE):
-        assert "set_threads(" in source, f"{md.name}: call evalib.runtime.set_threads() in the imports cell"
+        assert "set_threads(" in source, (
+            f"{md.name}: call evalib.runtime.set_threads() in the imports cell"
+        )
         assert "torch.set_num_threads" not in source, f"{md.name}: use evalib.runtime.set_threads"
 
 

@@ -54,8 +54,14 @@ def browser():
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield chromium
         chromium.close()
@@ -63,13 +69,18 @@ def browser():
 
 def visit(browser, server, entry: str, dark: bool = False):
     """Open one page offline; return (page, console errors, blocked outside requests)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark" if dark else "light")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, color_scheme="dark" if dark else "light"
+    )
     page = context.new_page()
     errors: list[str] = []
     outside: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("response", lambda r: errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None)
+    page.on(
+        "response",
+        lambda r: errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None,
+    )
 
     def offline(route):
         if route.request.url.startswith(server):
@@ -124,8 +135,10 @@ def test_colab_link_opens_the_chapter_notebook(browser, server, md):
         ".filter(h => h.includes('colab.research.google.com'))"
     )
     repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
-    assert links and all(link.endswith(f"{repo}/blob/{CONFIG['repository']['branch']}/book/{md.stem}.ipynb")
-                         for link in links), links
+    assert links and all(
+        link.endswith(f"{repo}/blob/{CONFIG['repository']['branch']}/book/{md.stem}.ipynb")
+        for link in links
+    ), links
     page.context.close()
 
 
@@ -145,7 +158,9 @@ def test_animations_play(browser, server, md):
         page.wait_for_timeout(600)
         animation.locator("button[title='Pause']").click()
         icon = animation.locator("button[title='Play'] svg, button[title='Play'] i")
-        assert icon.count() and icon.first.bounding_box()["width"] > 0, f"{md.stem}: play icon not drawn"
+        assert icon.count() and icon.first.bounding_box()["width"] > 0, (
+            f"{md.stem}: play icon not drawn"
+        )
     assert not errors, errors
     page.context.close()
 
@@ -157,7 +172,9 @@ def test_dark_mode_keeps_figures_on_white(browser, server, md):
     page, errors, _ = visit(browser, server, f"book/{md.stem}", dark=True)
     assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
     page_background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
-    assert luminance(page_background) < 0.2, f"{md.stem}: dark mode did not darken the page ({page_background})"
+    assert luminance(page_background) < 0.2, (
+        f"{md.stem}: dark mode did not darken the page ({page_background})"
+    )
     figures = page.locator("figure img")
     if figures.count():
         figure = figures.first
@@ -171,7 +188,9 @@ def test_dark_mode_keeps_figures_on_white(browser, server, md):
                           return `rgb(${d[0]}, ${d[1]}, ${d[2]})`; }""",
             figure.element_handle(),
         )
-        assert luminance(corner) > 0.9, f"{md.stem}: first figure is not on a light background ({corner})"
+        assert luminance(corner) > 0.9, (
+            f"{md.stem}: first figure is not on a light background ({corner})"
+        )
     page.screenshot(path=str(SCREENSHOTS / f"{md.stem}-dark.png"))
     assert not errors, errors
     page.context.close()

@@ -29,7 +29,10 @@ def x() -> torch.Tensor:
 def hook_count(model: nn.Module) -> int:
     """Every module-level hook the model holds (forward, pre-forward, backward)."""
     return sum(
-        len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) + len(m._backward_pre_hooks)
+        len(m._forward_hooks)
+        + len(m._forward_pre_hooks)
+        + len(m._backward_hooks)
+        + len(m._backward_pre_hooks)
         for m in model.modules()
     )
 
@@ -69,7 +72,11 @@ def test_closed_form_on_a_linear_head():
     # (-1, ..., -1) it is ReLU of a non-positive sum: all zeros, not NaN.
     torch.manual_seed(0)
     net = nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 2),
     )
     with torch.no_grad():
         net[4].weight.copy_(torch.tensor([[1.0] * 4, [-1.0] * 4]))
@@ -169,7 +176,9 @@ def test_gradcam_plus_plus_weights_follow_the_closed_form(model, x):
     alpha = (a * F.relu(G)).sum(dim=(2, 3))
     expected = F.relu(torch.einsum("nk,nkhw->nhw", alpha, A))[:, None]
     expected = F.interpolate(expected, size=(32, 32), mode="bilinear", align_corners=False)[:, 0]
-    torch.testing.assert_close(maps, torch.nan_to_num(expected / expected.amax(dim=(1, 2), keepdim=True), nan=0.0))
+    torch.testing.assert_close(
+        maps, torch.nan_to_num(expected / expected.amax(dim=(1, 2), keepdim=True), nan=0.0)
+    )
 
 
 @pytest.mark.parametrize("method", ["GradCAM", "GradCAMPlusPlus"])

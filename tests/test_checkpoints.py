@@ -65,7 +65,9 @@ def test_a_checkpoint_round_trips_and_carries_its_sha256(saved):
     fresh, fresh_opt, fresh_sched = trained(seed=1)
     epoch, history = load_checkpoint(path, fresh, fresh_opt, fresh_sched)
     assert epoch == 1 and history.epoch == [1]
-    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), model.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), model.state_dict().values())
+    )
 
 
 def test_every_single_bit_flip_is_refused_naming_the_file(saved, tmp_path):
@@ -139,7 +141,9 @@ def test_two_writers_of_one_path_never_leave_a_corrupt_file(tmp_path):
 
 
 @pytest.mark.parametrize("where", ["torch.save", "os.fsync", "os.replace"])
-def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(saved, tmp_path, monkeypatch, where):
+def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(
+    saved, tmp_path, monkeypatch, where
+):
     path, _ = saved
     old = path.read_bytes()
     real_save = torch.save
@@ -191,7 +195,9 @@ def test_a_scheduler_mismatch_changes_nothing(tmp_path):
     before = snapshot(model, optimizer)
     with pytest.raises(ValueError, match="without a scheduler"):
         load_checkpoint(without, model, optimizer, scheduler)
-    step = torch.optim.lr_scheduler.StepLR(momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9), 5)
+    step = torch.optim.lr_scheduler.StepLR(
+        momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9), 5
+    )
     with pytest.raises(ValueError, match="another kind of scheduler"):
         load_checkpoint(with_one, model, optimizer, step)
     assert_unchanged(before, model, optimizer)

@@ -9,12 +9,12 @@ import math
 
 import pytest
 import torch
-from test_train import TinyNet
 
 from evalib.cam import GradCAM
 from evalib.data import load
 from evalib.models import ResNet18
 from evalib.train import evaluate, fit, load_checkpoint, momentum_sgd
+from tiny_net import TinyNet
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

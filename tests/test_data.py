@@ -191,7 +191,10 @@ def test_more_training_images_than_exist_is_refused_saying_how_many_there_are():
 
 
 def test_the_offline_fallback_uses_all_digits_and_says_so_when_asked_for_more(no_network, tmp_path):
-    with pytest.warns(OfflineDataWarning), pytest.warns(UserWarning, match=r"train_size=50000.*1,438 training"):
+    with (
+        pytest.warns(OfflineDataWarning),
+        pytest.warns(UserWarning, match=r"train_size=50000.*1,438 training"),
+    ):
         loaded = load("cifar10", root=tmp_path, batch_size=32, train_size=50_000, test_size=32)
     assert loaded.name == "digits" and len(loaded.train.dataset) == 1438
 

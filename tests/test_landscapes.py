@@ -58,7 +58,9 @@ def test_quadratic_separates_in_eigen_coordinates() -> None:
 def test_closed_form_gradient_equals_autograd(landscape: L.Landscape) -> None:
     w = _random_points(landscape).requires_grad_(True)
     landscape(w).sum().backward()
-    np.testing.assert_allclose(landscape.grad(w.detach()).numpy(), w.grad.numpy(), rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(
+        landscape.grad(w.detach()).numpy(), w.grad.numpy(), rtol=1e-10, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("landscape", ALL, ids=IDS)
@@ -67,7 +69,9 @@ def test_gradient_vanishes_at_the_stationary_point(landscape: L.Landscape) -> No
     np.testing.assert_allclose(g, [0.0, 0.0], atol=1e-12)
 
 
-@pytest.mark.parametrize("landscape", [f for f in ALL if f.minimum is not None], ids=lambda f: f.name)
+@pytest.mark.parametrize(
+    "landscape", [f for f in ALL if f.minimum is not None], ids=lambda f: f.name
+)
 def test_minimum_is_lower_than_its_neighbours(landscape: L.Landscape) -> None:
     m = np.array(landscape.minimum)
     angles = np.linspace(0, 2 * np.pi, 32, endpoint=False)
@@ -79,7 +83,11 @@ def test_minimum_is_lower_than_its_neighbours(landscape: L.Landscape) -> None:
 
 def test_saddle_point_is_not_a_minimum_and_the_minima_are() -> None:
     assert saddle.minimum is None
-    assert float(saddle(np.array([0.0, 0.1]))) < float(saddle(np.zeros(2))) < float(saddle(np.array([0.1, 0.0])))
+    assert (
+        float(saddle(np.array([0.0, 0.1])))
+        < float(saddle(np.zeros(2)))
+        < float(saddle(np.array([0.1, 0.0])))
+    )
     for m in saddle.minima:
         np.testing.assert_allclose(saddle.grad(np.array(m)), [0.0, 0.0], atol=1e-15)
         assert float(saddle(np.array(m))) == pytest.approx(saddle.min_value)
@@ -193,17 +201,27 @@ def test_plot_paths_styles_replace_the_palette_colour_of_named_paths() -> None:
     from evalib import plots
     from evalib.theory import run_gd
 
-    paths = {"GD": run_gd(ravine.grad, ravine.start, 0.09, 5), "other": run_gd(ravine.grad, ravine.start, 0.05, 5)}
+    paths = {
+        "GD": run_gd(ravine.grad, ravine.start, 0.09, 5),
+        "other": run_gd(ravine.grad, ravine.start, 0.05, 5),
+    }
     _, ax = plt.subplots()
-    plots.plot_paths(ax, ravine, paths, styles={"GD": {"color": plots.PALETTE["black"], "linestyle": "--"}})
+    plots.plot_paths(
+        ax, ravine, paths, styles={"GD": {"color": plots.PALETTE["black"], "linestyle": "--"}}
+    )
     lines = {li.get_label(): li for li in ax.get_lines()}
-    assert to_hex(lines["GD"].get_color()) == plots.PALETTE["black"].lower() and lines["GD"].get_linestyle() == "--"
+    assert (
+        to_hex(lines["GD"].get_color()) == plots.PALETTE["black"].lower()
+        and lines["GD"].get_linestyle() == "--"
+    )
     assert to_hex(lines["other"].get_color()) == plots.COLORS[1].lower()
     with pytest.raises(ValueError, match="not in paths"):
         plots.plot_paths(ax, ravine, paths, styles={"Adam": {"color": "red"}})
     with pytest.raises(TypeError, match="styles must"):
         plots.plot_paths(ax, ravine, paths, styles={"GD": "red"})
-    anim = plots.animate_paths(ravine, paths, frames=3, styles={"GD": {"color": plots.PALETTE["black"]}})
+    anim = plots.animate_paths(
+        ravine, paths, frames=3, styles={"GD": {"color": plots.PALETTE["black"]}}
+    )
     line = next(li for li in anim._fig.axes[0].get_lines() if li.get_label() == "GD")
     assert to_hex(line.get_color()) == plots.PALETTE["black"].lower()
     plt.close("all")

@@ -43,7 +43,10 @@ def test_parameter_count_matches_the_stage_formula_at_any_width():
 
 def test_stages_have_1x_2x_4x_8x_width_channels():
     model = ResNet18(width=6)
-    outs = [stage[-1].conv2.out_channels for stage in (model.layer1, model.layer2, model.layer3, model.layer4)]
+    outs = [
+        stage[-1].conv2.out_channels
+        for stage in (model.layer1, model.layer2, model.layer3, model.layer4)
+    ]
     assert outs == [6, 12, 24, 48]
     assert model.linear.in_features == 48
     assert model.conv1.kernel_size == (3, 3) and model.conv1.stride == (1, 1)

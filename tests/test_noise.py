@@ -79,11 +79,15 @@ def test_ewma_rows_equal_the_one_dimensional_ewma_column_by_column():
     g = torch.randn(50, 4, generator=gen, dtype=torch.float64)
     v = ewma_rows(g, 0.8)
     for j in range(4):
-        np.testing.assert_allclose(v[:, j].numpy(), ewma(g[:, j].numpy(), 0.8), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            v[:, j].numpy(), ewma(g[:, j].numpy(), 0.8), rtol=1e-12, atol=1e-14
+        )
 
 
 @pytest.mark.parametrize("beta", [0.5, 0.9])
-def test_ewma_of_minibatch_gradients_cuts_the_variance_by_one_minus_beta_over_one_plus_beta(setup, beta):
+def test_ewma_of_minibatch_gradients_cuts_the_variance_by_one_minus_beta_over_one_plus_beta(
+    setup, beta
+):
     """Steady state (after 20/(1-beta) steps) within 10 % of (1-beta)/(1+beta)."""
     *_, G = setup
     gen = torch.Generator().manual_seed(4)
@@ -113,7 +117,9 @@ def test_gradient_noise_of_exact_gradients_is_zero_variance_and_cosine_one():
 
 def test_heavy_ball_noise_floor_without_momentum_is_the_closed_form():
     lr, lam, s2 = 0.1, 2.0, 0.5
-    assert heavy_ball_noise_floor(lr, 0.0, lam, s2) == pytest.approx(lr * s2 / (lam * (2 - lr * lam)))
+    assert heavy_ball_noise_floor(lr, 0.0, lam, s2) == pytest.approx(
+        lr * s2 / (lam * (2 - lr * lam))
+    )
 
 
 @pytest.mark.parametrize("beta", [0.0, 0.5, 0.9])
@@ -198,7 +204,9 @@ def test_heavy_ball_noise_floor_beyond_the_float_range_is_refused():
 
 def test_scalar_arguments_accept_numpy_and_tensor_numbers_and_refuse_complex():
     expected = heavy_ball_noise_floor(0.1, 0.5, 2.0, 1.0)
-    assert heavy_ball_noise_floor(np.float32(0.1), torch.tensor(0.5), np.int64(2), 1) == pytest.approx(expected)
+    assert heavy_ball_noise_floor(
+        np.float32(0.1), torch.tensor(0.5), np.int64(2), 1
+    ) == pytest.approx(expected)
     with pytest.raises(TypeError, match="noise_var"):
         heavy_ball_noise_floor(0.1, 0.5, 2.0, 1.0 + 0j)
     with pytest.raises(TypeError, match="beta"):
@@ -241,6 +249,8 @@ def test_per_example_gradients_name_the_wrong_argument():
     with pytest.raises(TypeError, match="x must be a torch tensor"):
         per_example_gradients(model, loss_fn, np.zeros((2, 3)), torch.zeros(2, dtype=torch.long))
     with pytest.raises(TypeError, match="loss_fn"):
-        per_example_gradients(model, "cross-entropy", torch.zeros(2, 3), torch.zeros(2, dtype=torch.long))
+        per_example_gradients(
+            model, "cross-entropy", torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)
+        )
     with pytest.raises(ValueError, match="same, non-zero number of rows, got 0 and 0"):
         per_example_gradients(model, loss_fn, torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))

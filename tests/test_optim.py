@@ -62,8 +62,14 @@ def _assert_same_paths(ours, reference) -> None:
 @pytest.mark.parametrize("weight_decay", [0.0, 5e-3])
 def test_heavyball_matches_torch_sgd_step_for_step(digits, momentum, weight_decay):
     a, b = _model(), _model()
-    ours = _run(a, HeavyBall(a.parameters(), lr=0.1, momentum=momentum, weight_decay=weight_decay), digits)
-    ref = _run(b, torch.optim.SGD(b.parameters(), lr=0.1, momentum=momentum, weight_decay=weight_decay), digits)
+    ours = _run(
+        a, HeavyBall(a.parameters(), lr=0.1, momentum=momentum, weight_decay=weight_decay), digits
+    )
+    ref = _run(
+        b,
+        torch.optim.SGD(b.parameters(), lr=0.1, momentum=momentum, weight_decay=weight_decay),
+        digits,
+    )
     _assert_same_paths(ours, ref)
 
 
@@ -71,10 +77,14 @@ def test_heavyball_matches_torch_sgd_step_for_step(digits, momentum, weight_deca
 @pytest.mark.parametrize("weight_decay", [0.0, 5e-3])
 def test_nesterov_matches_torch_sgd_nesterov_step_for_step(digits, momentum, weight_decay):
     a, b = _model(), _model()
-    ours = _run(a, Nesterov(a.parameters(), lr=0.1, momentum=momentum, weight_decay=weight_decay), digits)
+    ours = _run(
+        a, Nesterov(a.parameters(), lr=0.1, momentum=momentum, weight_decay=weight_decay), digits
+    )
     ref = _run(
         b,
-        torch.optim.SGD(b.parameters(), lr=0.1, momentum=momentum, nesterov=True, weight_decay=weight_decay),
+        torch.optim.SGD(
+            b.parameters(), lr=0.1, momentum=momentum, nesterov=True, weight_decay=weight_decay
+        ),
         digits,
     )
     _assert_same_paths(ours, ref)
@@ -106,13 +116,17 @@ def test_heavyball_follows_a_learning_rate_schedule_like_torch(digits):
 def test_ewma_form_equals_heavyball_with_learning_rate_times_one_minus_beta(digits, beta):
     a, b = _model(torch.float64), _model(torch.float64)
     ours = _run(a, EWMAMomentum(a.parameters(), lr=0.5, momentum=beta, weight_decay=1e-3), digits)
-    ref = _run(b, HeavyBall(b.parameters(), lr=0.5 * (1 - beta), momentum=beta, weight_decay=1e-3), digits)
+    ref = _run(
+        b, HeavyBall(b.parameters(), lr=0.5 * (1 - beta), momentum=beta, weight_decay=1e-3), digits
+    )
     _assert_same_paths(ours, ref)
 
 
 def test_ewma_with_torch_first_step_matches_torch_dampening(digits):
     a, b = _model(), _model()
-    ours = _run(a, EWMAMomentum(a.parameters(), lr=0.3, momentum=0.9, torch_first_step=True), digits)
+    ours = _run(
+        a, EWMAMomentum(a.parameters(), lr=0.3, momentum=0.9, torch_first_step=True), digits
+    )
     ref = _run(b, torch.optim.SGD(b.parameters(), lr=0.3, momentum=0.9, dampening=0.9), digits)
     _assert_same_paths(ours, ref)
 
@@ -154,7 +168,9 @@ def test_torch_dampened_buffer_is_the_ewma_plus_the_decayed_first_gradient():
 
 def test_sutskever_form_equals_heavyball_at_constant_learning_rate(digits):
     a, b = _model(torch.float64), _model(torch.float64)
-    ours = _run(a, SutskeverMomentum(a.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3), digits)
+    ours = _run(
+        a, SutskeverMomentum(a.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3), digits
+    )
     ref = _run(b, HeavyBall(b.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3), digits)
     _assert_same_paths(ours, ref)
 
@@ -180,7 +196,9 @@ def test_sutskever_form_keeps_old_learning_rates_when_the_rate_changes():
         else:
             step_s = path_s[t - 1] - path_s[t]
             step_h = path_h[t - 1] - path_h[t]
-            torch.testing.assert_close(step_s - step_h, (a1 - a2) * beta ** (t - s) * z, rtol=1e-10, atol=1e-12)
+            torch.testing.assert_close(
+                step_s - step_h, (a1 - a2) * beta ** (t - s) * z, rtol=1e-10, atol=1e-12
+            )
     assert (path_s[-1] - path_h[-1]).abs().max() > 1e-2
 
 
@@ -194,9 +212,14 @@ def test_nesterov_lookahead_points_are_the_pytorch_form_iterates():
     w, z = nesterov_lookahead(grad, [2.0, 1.0], lr, beta, steps)
     torch_form = trajectory(fn, [2.0, 1.0], lambda p: Nesterov(p, lr=lr, momentum=beta), steps)
     np.testing.assert_allclose(w - lr * beta * z, torch_form, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(torch_form, trajectory(
-        fn, [2.0, 1.0], lambda p: torch.optim.SGD(p, lr=lr, momentum=beta, nesterov=True), steps
-    ), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        torch_form,
+        trajectory(
+            fn, [2.0, 1.0], lambda p: torch.optim.SGD(p, lr=lr, momentum=beta, nesterov=True), steps
+        ),
+        rtol=1e-12,
+        atol=1e-12,
+    )
     assert np.abs(w - torch_form).max() > 1e-3  # the two sequences are different points
 
 
@@ -213,7 +236,9 @@ def test_trajectory_returns_steps_plus_one_rows_starting_at_w0():
 
 def test_trajectory_of_gradient_descent_is_one_minus_lr_lambda_to_the_k():
     lr, steps = 0.15, 25
-    path = trajectory(_bowl(1.0, 10.0), [1.0, 1.0], lambda p: HeavyBall(p, lr=lr, momentum=0.0), steps)
+    path = trajectory(
+        _bowl(1.0, 10.0), [1.0, 1.0], lambda p: HeavyBall(p, lr=lr, momentum=0.0), steps
+    )
     k = np.arange(steps + 1)
     np.testing.assert_allclose(path[:, 0], (1 - lr * 1.0) ** k, rtol=1e-12)
     np.testing.assert_allclose(path[:, 1], (1 - lr * 10.0) ** k, rtol=1e-12)
@@ -233,7 +258,9 @@ def test_trajectory_accepts_torch_adaptive_optimisers():
 def test_trajectory_of_a_diverging_run_stops_with_nan_rows_and_a_warning():
     # lr * lambda = 3 > 2: GD multiplies the error by -2 per step and overflows.
     with pytest.warns(RuntimeWarning, match="diverged"):
-        path = trajectory(_bowl(1.0, 1.0), [1.0, 1.0], lambda p: HeavyBall(p, lr=3.0, momentum=0.0), 2000)
+        path = trajectory(
+            _bowl(1.0, 1.0), [1.0, 1.0], lambda p: HeavyBall(p, lr=3.0, momentum=0.0), 2000
+        )
     assert path.shape == (2001, 2)
     finite = np.isfinite(path).all(axis=1)
     first_bad = int(np.argmin(finite))
@@ -273,7 +300,9 @@ def test_bad_hyperparameters_raise_naming_the_argument(cls, kwargs, error, name)
 
 def test_steps_to_stay_within_counts_from_the_last_exit():
     path = np.array([[4.0, 0.0], [0.5, 0.0], [2.0, 0.0], [0.9, 0.0], [0.1, 0.0], [0.0, 0.0]])
-    assert steps_to_stay_within(path, [0.0, 0.0], 1.0) == 3  # passes through at step 1, settles at 3
+    assert (
+        steps_to_stay_within(path, [0.0, 0.0], 1.0) == 3
+    )  # passes through at step 1, settles at 3
     assert steps_to_stay_within(path, [0.0, 0.0], 5.0) == 0
     assert steps_to_stay_within(path[:3], [0.0, 0.0], 1.0) is None
     diverged = path.copy()
@@ -302,7 +331,9 @@ def _embedding_run(make_optimizer, steps: int = 4) -> list[torch.Tensor]:
 @pytest.mark.parametrize(("cls", "nesterov"), [(HeavyBall, False), (Nesterov, True)])
 def test_sparse_gradients_give_torch_sgds_steps(cls, nesterov):
     ours = _embedding_run(lambda p: cls(p, lr=0.1, momentum=0.9))
-    reference = _embedding_run(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=nesterov))
+    reference = _embedding_run(
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=nesterov)
+    )
     _assert_same_paths(ours, reference)
 
 
@@ -322,7 +353,12 @@ def test_weight_decay_with_sparse_gradients_is_refused_clearly(cls):
 
 def test_numpy_bools_and_ints_are_accepted_and_empty_paths_refused():
     w = torch.zeros(2, requires_grad=True)
-    assert EWMAMomentum([w], lr=0.1, torch_first_step=np.bool_(True)).param_groups[0]["torch_first_step"] is True
+    assert (
+        EWMAMomentum([w], lr=0.1, torch_first_step=np.bool_(True)).param_groups[0][
+            "torch_first_step"
+        ]
+        is True
+    )
     with pytest.raises(TypeError, match="torch_first_step"):
         EWMAMomentum([w], lr=0.1, torch_first_step=1)
     with pytest.raises(ValueError, match=r"path.*empty|at least one"):

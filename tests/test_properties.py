@@ -43,7 +43,11 @@ spectra = st.lists(positive, min_size=1, max_size=6)
 wrong = st.one_of(
     st.text(max_size=3),
     st.complex_numbers(allow_nan=False, allow_infinity=False, max_magnitude=1e3),
-    st.lists(st.complex_numbers(allow_nan=False, allow_infinity=False, min_magnitude=1e-3), min_size=1, max_size=3),
+    st.lists(
+        st.complex_numbers(allow_nan=False, allow_infinity=False, min_magnitude=1e-3),
+        min_size=1,
+        max_size=3,
+    ),
     st.booleans(),
     st.lists(st.booleans(), min_size=1, max_size=3),
     st.none(),
@@ -167,7 +171,12 @@ def test_theory_refuses_wrong_types_naming_the_argument(call, name, bad):
 
 # -- noise (its NumPy-in part: plain numbers) ---------------------------------------
 @PROFILE
-@given(lr=positive, beta=betas, eigval=positive, noise_var=st.floats(min_value=0.0, allow_infinity=False))
+@given(
+    lr=positive,
+    beta=betas,
+    eigval=positive,
+    noise_var=st.floats(min_value=0.0, allow_infinity=False),
+)
 def test_noise_floor_is_finite_or_refused_clearly(lr, beta, eigval, noise_var):
     floor = _finite_or_clear(
         lambda: N.heavy_ball_noise_floor(lr, beta, eigval, noise_var), "diverges", "float range"

@@ -122,7 +122,9 @@ def prose_of(md: Path) -> list[tuple[str, str]]:
         elif cell.cell_type == "code":
             figure = cell.metadata.get("mystnb", {}).get("figure", {})
             if "caption" in figure:
-                parts.append((f"caption of {figure.get('name', f'cell {index}')}", figure["caption"]))
+                parts.append(
+                    (f"caption of {figure.get('name', f'cell {index}')}", figure["caption"])
+                )
     return parts
 
 
@@ -160,8 +162,7 @@ def typed_numbers(md: Path) -> list[str]:
 
 # Chapters that other people are rewriting right now: they fail for reasons this test
 # is meant to catch, and are marked so the suite stays readable until they land.
-BEING_REWRITTEN: dict[str, str] = {
-}
+BEING_REWRITTEN: dict[str, str] = {}
 
 
 def chapter_params():

@@ -14,7 +14,9 @@ def test_profile_defaults_to_full_with_cuda_and_quick_without(monkeypatch):
     assert runtime.profile() == "quick"
 
 
-@pytest.mark.parametrize("value, expected", [("quick", "quick"), ("full", "full"), (" FULL ", "full")])
+@pytest.mark.parametrize(
+    "value, expected", [("quick", "quick"), ("full", "full"), (" FULL ", "full")]
+)
 def test_profile_environment_variable_overrides(monkeypatch, value, expected):
     monkeypatch.setenv("EVALIB_PROFILE", value)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -61,7 +63,9 @@ def test_seed_everything_rejects_seeds_that_are_not_ints(seed):
 
 def test_cpu_threads_is_half_the_usable_cores_and_at_least_one(monkeypatch):
     for cores, expected in ((1, 1), (2, 1), (3, 1), (8, 4)):
-        monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)), raising=False)
+        monkeypatch.setattr(
+            runtime.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)), raising=False
+        )
         assert runtime.cpu_threads() == expected
 
 
@@ -74,7 +78,9 @@ def test_set_threads_sets_torch_and_returns_the_count():
         torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("threads, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "threads, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError)]
+)
 def test_set_threads_refuses_bad_counts(threads, error):
     with pytest.raises(error, match="threads"):
         runtime.set_threads(threads)

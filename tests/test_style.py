@@ -1,4 +1,4 @@
-"""The code style, enforced by tools: ruff's lint rules and mypy's types (pyproject.toml)."""
+"""The code style, enforced by tools: ruff's lint rules and layout, mypy's types (pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_ruff_finds_nothing_to_lint():
     result = run("ruff", "check", "--no-cache", *LINTED)
     assert result.returncode == 0, f"ruff check {' '.join(LINTED)}:\n{result.stdout}{result.stderr}"
+
+
+def test_the_code_is_laid_out_as_ruff_format_lays_it_out():
+    result = run("ruff", "format", "--check", "--no-cache", *LINTED)
+    assert result.returncode == 0, (
+        f"run `ruff format {' '.join(LINTED)}`:\n{result.stdout}{result.stderr}"
+    )
 
 
 def test_mypy_finds_no_type_errors_in_evalib():

@@ -20,7 +20,9 @@ def dataset(n: int = 40) -> TensorDataset:
 
 def make_model() -> nn.Module:
     torch.manual_seed(7)
-    return nn.Sequential(nn.Linear(5, 8), nn.Dropout(0.3), nn.Linear(8, 3))  # dropout: random per run
+    return nn.Sequential(
+        nn.Linear(5, 8), nn.Dropout(0.3), nn.Linear(8, 3)
+    )  # dropout: random per run
 
 
 def test_runs_with_the_same_setting_are_identical_whatever_runs_between():
@@ -33,23 +35,32 @@ def test_runs_with_the_same_setting_are_identical_whatever_runs_between():
 
 
 def test_more_steps_than_one_pass_draw_whole_shuffles_in_turn():
-    runs = momentum_sweep(make_model, [("sgd", 0.0, 0.1)], dataset(12), steps=5, batch_size=6,
-                          progress=False)
+    runs = momentum_sweep(
+        make_model, [("sgd", 0.0, 0.1)], dataset(12), steps=5, batch_size=6, progress=False
+    )
     assert len(runs["sgd"].step_loss) == 5
 
 
 def test_a_run_is_plain_sgd_with_pytorchs_lr_and_momentum():
     data = dataset()
-    runs = momentum_sweep(make_model, [("hb", 0.5, 0.2)], data, steps=5, batch_size=8, seed=3,
-                          progress=False)
+    runs = momentum_sweep(
+        make_model, [("hb", 0.5, 0.2)], data, steps=5, batch_size=8, seed=3, progress=False
+    )
     # The same run by hand: the sweep's order of images, its seed, torch.optim.SGD.
     generator = torch.Generator().manual_seed(3)
     order = torch.randperm(len(data), generator=generator)[:40]
-    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(data, order.tolist()), batch_size=8)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.Subset(data, order.tolist()), batch_size=8
+    )
     model = make_model()
     torch.manual_seed(3)
-    history = fit(model, torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.5), loader,
-                  device="cpu", progress=False)
+    history = fit(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.5),
+        loader,
+        device="cpu",
+        progress=False,
+    )
     assert history.step_loss == runs["hb"].step_loss
 
 

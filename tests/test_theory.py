@@ -34,7 +34,9 @@ def _dense_quadratic(kappa: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return lam, _random_spd(lam, seed)
 
 
-def _long_run_rate(A: np.ndarray, x0: np.ndarray, lr: float, beta: float, predicted: float) -> float:
+def _long_run_rate(
+    A: np.ndarray, x0: np.ndarray, lr: float, beta: float, predicted: float
+) -> float:
     """The rate measured on a run of the heavy ball (``beta = 0``: ``run_gd``) on ``½wᵀAw``.
 
     The minimiser sits at 0 (b = 0): errors then keep full relative precision far below
@@ -83,7 +85,9 @@ def test_optimal_gd_formula_and_that_no_other_step_does_better(kappa: float) -> 
 
 @pytest.mark.parametrize("kappa", KAPPAS)
 @pytest.mark.parametrize("seed", RNG_SEEDS)
-def test_gd_rate_measured_on_a_random_dense_quadratic_matches_the_prediction(kappa: float, seed: int) -> None:
+def test_gd_rate_measured_on_a_random_dense_quadratic_matches_the_prediction(
+    kappa: float, seed: int
+) -> None:
     lam, A = _dense_quadratic(kappa, seed)
     rng = np.random.default_rng(seed + 10)
     for lr in (T.optimal_gd(lam)[0], 0.6 / kappa):
@@ -142,7 +146,9 @@ def test_momentum_rate_is_the_largest_spectral_radius_of_the_R_matrices(seed: in
     lam = _spectrum(200.0, seed=seed)
     for _ in range(50):
         lr, beta = rng.uniform(1e-4, 0.02), rng.uniform(0.0, 0.99)
-        assert T.momentum_rate(lr, beta, lam) == pytest.approx(_brute_momentum_radius(lr, beta, lam), rel=1e-7)
+        assert T.momentum_rate(lr, beta, lam) == pytest.approx(
+            _brute_momentum_radius(lr, beta, lam), rel=1e-7
+        )
 
 
 def test_momentum_with_beta_zero_is_gradient_descent() -> None:
@@ -151,7 +157,8 @@ def test_momentum_with_beta_zero_is_gradient_descent() -> None:
         assert T.momentum_rate(lr, 0.0, lam) == pytest.approx(T.gd_rate(lr, lam))
     grad = lambda w: lam * w  # noqa: E731
     np.testing.assert_array_equal(
-        T.run_momentum(grad, np.ones(lam.size), 0.05, 0.0, 40), T.run_gd(grad, np.ones(lam.size), 0.05, 40)
+        T.run_momentum(grad, np.ones(lam.size), 0.05, 0.0, 40),
+        T.run_gd(grad, np.ones(lam.size), 0.05, 40),
     )
 
 
@@ -162,7 +169,10 @@ def test_roots_are_complex_with_modulus_sqrt_beta_exactly_inside_the_damping_ban
     complex_ = np.abs(roots[..., 0].imag) > 1e-12
     band = ((1 - np.sqrt(h)) ** 2 < beta) & (beta < (1 + np.sqrt(h)) ** 2)
     # Points within rounding of the band's edges may land either way.
-    edge = np.minimum(np.abs(beta - (1 - np.sqrt(h)) ** 2), np.abs(beta - (1 + np.sqrt(h)) ** 2)) < 1e-9
+    edge = (
+        np.minimum(np.abs(beta - (1 - np.sqrt(h)) ** 2), np.abs(beta - (1 + np.sqrt(h)) ** 2))
+        < 1e-9
+    )
     assert np.array_equal(complex_[~edge], band[~edge])
     np.testing.assert_allclose(
         np.abs(roots[..., 0])[complex_], np.broadcast_to(np.sqrt(beta), complex_.shape)[complex_]
@@ -223,7 +233,9 @@ def test_optimal_momentum_formula_and_a_grid_search_finds_nothing_better(kappa: 
 
 @pytest.mark.parametrize("kappa", KAPPAS)
 @pytest.mark.parametrize("seed", RNG_SEEDS)
-def test_momentum_rate_measured_on_a_random_dense_quadratic_matches_the_prediction(kappa: float, seed: int) -> None:
+def test_momentum_rate_measured_on_a_random_dense_quadratic_matches_the_prediction(
+    kappa: float, seed: int
+) -> None:
     lam, A = _dense_quadratic(kappa, seed)
     rng = np.random.default_rng(seed + 20)
     lr_opt, beta_opt, _ = T.optimal_momentum(lam)
@@ -242,7 +254,9 @@ def test_iterations_to_tolerance_of_a_run_matches_iterations_needed() -> None:
         x0 = np.array([1.0, 0.0])  # only the slow mode: its error is exactly rate**k
         lr = 1.0 / kappa
         rate = T.gd_rate(lr, lam)
-        path = T.run_gd(lambda x, lam=lam: lam * x, x0, lr, int(3 * T.iterations_needed(rate, 1e-6)))
+        path = T.run_gd(
+            lambda x, lam=lam: lam * x, x0, lr, int(3 * T.iterations_needed(rate, 1e-6))
+        )
         k = T.iterations_to_tolerance(np.linalg.norm(path, axis=1), 1e-6)
         assert k == math.ceil(T.iterations_needed(rate, 1e-6) - 1e-9)
     assert T.iterations_needed(1.2, 1e-3) == math.inf
@@ -329,7 +343,9 @@ def test_optimal_settings_are_finite_for_extreme_but_representable_spectra() -> 
     assert math.isfinite(lr) and 0 < rate < 1 and beta == pytest.approx(rate**2)
 
 
-@pytest.mark.parametrize("call", [lambda: T.optimal_gd([1e-320]), lambda: T.optimal_momentum([1e-320, 2e-320])])
+@pytest.mark.parametrize(
+    "call", [lambda: T.optimal_gd([1e-320]), lambda: T.optimal_momentum([1e-320, 2e-320])]
+)
 def test_optimal_step_beyond_the_float_range_is_refused_with_the_supported_range(call) -> None:
     with pytest.raises(ValueError, match=r"eigvals.*float range"):
         call()

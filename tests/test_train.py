@@ -18,22 +18,7 @@ from evalib.train import (
     one_cycle,
     predict,
 )
-
-
-class TinyNet(nn.Module):
-    """A convolution, batch norm, max pool, dropout and a classifier: every kind of
-    state the loop must carry (weights, running statistics, random dropout masks)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 8, 3, padding=1)
-        self.bn = nn.BatchNorm2d(8)
-        self.drop = nn.Dropout(0.2)
-        self.fc = nn.Linear(8, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn(self.conv(x)))
-        return self.fc(self.drop(torch.amax(x, dim=(2, 3))))
+from tiny_net import TinyNet
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +30,9 @@ def digits():
 def make_run(data, epochs: int, seed: int = 0):
     torch.manual_seed(seed)
     model = TinyNet()
-    optimizer = momentum_sgd(model.parameters(), lr_eff=0.5, beta=0.9, nesterov=True, weight_decay=5e-4)
+    optimizer = momentum_sgd(
+        model.parameters(), lr_eff=0.5, beta=0.9, nesterov=True, weight_decay=5e-4
+    )
     scheduler = one_cycle(optimizer, total_steps=epochs * len(data.train), warmup=0.5)
     return model, optimizer, scheduler
 
@@ -86,8 +73,17 @@ def test_resuming_from_a_checkpoint_reproduces_the_uninterrupted_run(tmp_path):
     path = tmp_path / "run.pt"
     data = load("digits", batch_size=32, train_size=128, test_size=64, seed=0)  # a new loader
     model, optimizer, scheduler = make_run(data, epochs)
-    fit(model, optimizer, data.train, data.test, 2, scheduler, device="cpu", checkpoint=path,
-        progress=False)  # the "interrupted" run stops after epoch 2
+    fit(
+        model,
+        optimizer,
+        data.train,
+        data.test,
+        2,
+        scheduler,
+        device="cpu",
+        checkpoint=path,
+        progress=False,
+    )  # the "interrupted" run stops after epoch 2
     # A new process would start from other random states and a fresh model.
     model, optimizer, scheduler = make_run(data, epochs, seed=99)
     torch.manual_seed(1234)
@@ -111,7 +107,9 @@ def test_checkpoint_loads_with_weights_only_and_restores_the_objects(digits, tmp
     fresh, fresh_opt, fresh_sched = make_run(digits, epochs=2, seed=7)
     epoch, history = load_checkpoint(path, fresh, fresh_opt, fresh_sched)
     assert epoch == 2 and isinstance(history, History) and history.epoch == [1, 2]
-    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), model.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), model.state_dict().values())
+    )
     assert fresh_sched.last_epoch == scheduler.last_epoch
     assert not (tmp_path / "one.pt.tmp").exists()
 
@@ -227,7 +225,9 @@ def test_an_unusable_device_is_refused_before_the_model_is_touched(digits):
     before = state_of(model)
     bad = ["meta", "gpu", "cuda:99"] + ([] if torch.cuda.is_available() else ["cuda"])
     calls = {
-        "fit": lambda device: fit(model, optimizer, digits.train, epochs=1, device=device, progress=False),
+        "fit": lambda device: fit(
+            model, optimizer, digits.train, epochs=1, device=device, progress=False
+        ),
         "evaluate": lambda device: evaluate(model, digits.test, device=device),
         "predict": lambda device: predict(model, digits.test, device=device),
     }
@@ -337,13 +337,17 @@ def test_an_error_during_training_carries_the_history_of_the_steps_done(digits):
         fit(model, optimizer, digits.train, None, 2, loss_fn=loss_fn, device="cpu", progress=False)
     history = err.value.history
     assert isinstance(history, History) and history.epoch == [1]
-    assert len(history.step_loss) == len(history.lr) == 5 and all(map(math.isfinite, history.step_loss))
+    assert len(history.step_loss) == len(history.lr) == 5 and all(
+        map(math.isfinite, history.step_loss)
+    )
 
 
 def test_labels_out_of_range_are_named_with_the_number_of_classes():
     images = torch.randn(8, 3, 8, 8)
     labels = torch.tensor([0, 1, 2, 3, 4, 5, 12, 6])
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, labels), batch_size=4)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(images, labels), batch_size=4
+    )
     torch.manual_seed(0)
     model = TinyNet()
     optimizer = momentum_sgd(model.parameters(), lr_eff=0.1, beta=0.9)
@@ -360,7 +364,16 @@ def test_an_unusable_checkpoint_path_is_refused_before_training(digits, tmp_path
     blocker.write_text("not a folder")
     for path in (tmp_path, blocker / "run.pt"):
         with pytest.raises(ValueError, match="checkpoint") as err:
-            fit(model, optimizer, digits.train, None, 1, device="cpu", checkpoint=path, progress=False)
+            fit(
+                model,
+                optimizer,
+                digits.train,
+                None,
+                1,
+                device="cpu",
+                checkpoint=path,
+                progress=False,
+            )
         assert str(path) in str(err.value)
     assert same_state(model, before) and not optimizer.state
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
@@ -406,7 +419,9 @@ def test_fit_evaluate_and_predict_take_any_loader_with_len_and_iter(digits, tmp_
     # Its generator travels with the checkpoint, as a DataLoader's does.
     train.generator.manual_seed(123)
     load_checkpoint(tmp_path / "run.pt", model, optimizer, scheduler, train)
-    assert not torch.equal(train.generator.get_state(), torch.Generator().manual_seed(123).get_state())
+    assert not torch.equal(
+        train.generator.get_state(), torch.Generator().manual_seed(123).get_state()
+    )
 
 
 def test_evaluate_and_predict_run_on_the_models_device_and_leave_it_as_it_was(digits):
@@ -431,7 +446,9 @@ def test_evaluate_and_predict_run_on_the_models_device_and_leave_it_as_it_was(di
     assert not model.conv.weight.is_contiguous()
     torch.testing.assert_close(logits, expected)
     loss, _ = evaluate(model, digits.test, device="cpu", channels_last=False)
-    assert math.isfinite(loss) and model.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert math.isfinite(loss) and model.conv.weight.is_contiguous(
+        memory_format=torch.channels_last
+    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -50,13 +50,21 @@ def test_every_fit_step_moves_the_weights_as_float64_sgd_does(width, nesterov):
     before_step = []  # the state before each training forward pass, in float64
     model.register_forward_pre_hook(
         lambda module, args: before_step.append(
-            {k: v.detach().double().clone() for k, v in module.state_dict().items()})
+            {k: v.detach().double().clone() for k, v in module.state_dict().items()}
+        )
     )
-    optimizer = momentum_sgd(model.parameters(), lr_eff=0.2, beta=BETA, nesterov=nesterov,
-                             weight_decay=WEIGHT_DECAY)
-    history = fit(model, optimizer, loader, epochs=1,
-                  scheduler=one_cycle(optimizer, len(loader), warmup=0.5),
-                  device="cpu", progress=False)
+    optimizer = momentum_sgd(
+        model.parameters(), lr_eff=0.2, beta=BETA, nesterov=nesterov, weight_decay=WEIGHT_DECAY
+    )
+    history = fit(
+        model,
+        optimizer,
+        loader,
+        epochs=1,
+        scheduler=one_cycle(optimizer, len(loader), warmup=0.5),
+        device="cpu",
+        progress=False,
+    )
     after_step = before_step[1:] + [{k: v.detach().double() for k, v in model.state_dict().items()}]
 
     reference = ResNet18(num_classes=10, width=width).double().train()
@@ -64,8 +72,9 @@ def test_every_fit_step_moves_the_weights_as_float64_sgd_does(width, nesterov):
     momentum: dict[str, torch.Tensor] = {}
     for k, ((x, y), lr) in enumerate(zip(loader, history.lr, strict=True)):
         reference.load_state_dict(before_step[k])
-        grads = torch.autograd.grad(F.cross_entropy(reference(x.double()), y),
-                                    list(reference.parameters()))
+        grads = torch.autograd.grad(
+            F.cross_entropy(reference(x.double()), y), list(reference.parameters())
+        )
         for name, grad in zip(names, grads):
             w = before_step[k][name]
             g = grad + WEIGHT_DECAY * w
@@ -81,15 +90,32 @@ def test_every_fit_step_moves_the_weights_as_float64_sgd_does(width, nesterov):
             )
 
 
-@pytest.mark.skipif(os.environ.get("ONEDNN_MAX_CPU_ISA") == "AVX2", reason="already on the AVX2 path")
+@pytest.mark.skipif(
+    os.environ.get("ONEDNN_MAX_CPU_ISA") == "AVX2", reason="already on the AVX2 path"
+)
 def test_fit_matches_the_reference_on_the_avx2_code_path():
     env = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2", ATEN_CPU_CAPABILITY="avx2")
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
-             "-k", "float64_sgd"],
-            env=env, cwd=Path(__file__).parent, capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                __file__,
+                "-k",
+                "float64_sgd",
+            ],
+            env=env,
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     except subprocess.TimeoutExpired as hung:
         pytest.fail(f"the training step hung on the AVX2 code path (no result in {hung.timeout} s)")
-    assert result.returncode == 0, f"on the AVX2 code path:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
+    assert result.returncode == 0, (
+        f"on the AVX2 code path:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
+    )

@@ -25,9 +25,19 @@ from sphinx.application import Sphinx
 
 # What the tex-mml-chtml component loads at run time: fonts, TeX extensions loaded on
 # demand, the menu and accessibility code; English speech rules only.
-MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "a11y", "ui", "adaptors",
-                 "sre/mathmaps/base.json", "sre/mathmaps/en.json")
-ANIMATION_CDN = re.compile(r'<link rel="stylesheet"\s+href="https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]+">\s*')
+MATHJAX_PARTS = (
+    "tex-mml-chtml.js",
+    "input",
+    "output/chtml",
+    "a11y",
+    "ui",
+    "adaptors",
+    "sre/mathmaps/base.json",
+    "sre/mathmaps/en.json",
+)
+ANIMATION_CDN = re.compile(
+    r'<link rel="stylesheet"\s+href="https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]+">\s*'
+)
 
 
 def mathjax_source() -> Path:
@@ -62,13 +72,18 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
         strip_animation_cdn(outdir)
 
 
-def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+def drop_duplicate_scripts(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree
+) -> None:
     """sphinx-thebe registers its inline configuration script twice, and a page that
     declares the same `const` twice logs a JavaScript error; keep the first of each."""
     seen, unique = set(), []
     for script in context.get("script_files", []):
         # The same inline script is registered once with filename None and once with "".
-        key = (getattr(script, "filename", script) or "", tuple(sorted(getattr(script, "attributes", {}).items())))
+        key = (
+            getattr(script, "filename", script) or "",
+            tuple(sorted(getattr(script, "attributes", {}).items())),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(script)
