@@ -124,24 +124,14 @@ def plot_landscape(
     lv = _landscape_levels(Z, levels, getattr(landscape, "log_scale", False))
     draw = ax.contourf if filled else ax.contour
     draw(X, Y, Z, levels=lv, cmap="Greys_r" if filled else "viridis", linewidths=0.7, alpha=0.8)
+    # The minimum as a star, or (a saddle has none) the stationary point as a cross.
     if landscape.minimum is not None:
-        ax.plot(
-            *landscape.minimum,
-            marker="*",
-            markersize=14,
-            color=PALETTE["black"],
-            linestyle="none",
-            label="minimum",
-        )
+        point, marker, size, name = landscape.minimum, "*", 14, "minimum"
     else:
-        ax.plot(
-            *landscape.stationary_point,
-            marker="X",
-            markersize=10,
-            color=PALETTE["black"],
-            linestyle="none",
-            label="saddle point",
-        )
+        point, marker, size, name = landscape.stationary_point, "X", 10, "saddle point"
+    ax.plot(
+        *point, marker=marker, markersize=size, color=PALETTE["black"], linestyle="none", label=name
+    )
     (x0, x1), (y0, y1) = landscape.bounds
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)

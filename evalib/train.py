@@ -570,6 +570,17 @@ def _check_writable(path: Path) -> None:
         ) from err
 
 
+def _check_scheduler(scheduler: Any) -> None:
+    """A torch learning-rate scheduler or None, or a TypeError naming ``scheduler``."""
+    instance(
+        "scheduler",
+        scheduler,
+        torch.optim.lr_scheduler.LRScheduler,
+        "a torch LRScheduler",
+        optional=True,
+    )
+
+
 def save_checkpoint(
     path: str | os.PathLike[str],
     model: nn.Module,
@@ -593,13 +604,7 @@ def save_checkpoint(
     path = file_path("path", path)
     instance("model", model, nn.Module, "a torch.nn.Module")
     instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
-    instance(
-        "scheduler",
-        scheduler,
-        torch.optim.lr_scheduler.LRScheduler,
-        "a torch LRScheduler",
-        optional=True,
-    )
+    _check_scheduler(scheduler)
     epoch = integer("epoch", epoch, 0)
     instance("history", history, History, "an evalib.train.History")
     if train_loader is not None:
@@ -802,13 +807,7 @@ def load_checkpoint(
     instance(
         "optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer", optional=True
     )
-    instance(
-        "scheduler",
-        scheduler,
-        torch.optim.lr_scheduler.LRScheduler,
-        "a torch LRScheduler",
-        optional=True,
-    )
+    _check_scheduler(scheduler)
     if train_loader is not None:
         _check_loader(train_loader, "train_loader", empty_ok=True)
     restore_rng = flag("restore_rng", restore_rng)
@@ -978,13 +977,7 @@ def fit(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
     epochs = integer("epochs", epochs, 1)
-    instance(
-        "scheduler",
-        scheduler,
-        torch.optim.lr_scheduler.LRScheduler,
-        "a torch LRScheduler",
-        optional=True,
-    )
+    _check_scheduler(scheduler)
     if loss_fn is not None:
         function("loss_fn", loss_fn)
     resume, progress = flag("resume", resume), flag("progress", progress)
