@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from evalib._checks import instance
+
 __all__ = ["GradCAM", "GradCAMPlusPlus", "PointingGame", "pointing_game"]
 
 Targets = int | Sequence[int] | Tensor | None
@@ -86,8 +88,7 @@ class GradCAM:
     """
 
     def __init__(self, model: nn.Module, target_layer: nn.Module | str) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        instance("model", model, nn.Module, "a torch.nn.Module")
         if isinstance(target_layer, str):
             try:
                 target_layer = model.get_submodule(target_layer)

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from evalib._checks import finite_real as _real
-from evalib._checks import integer, unit_interval
+from evalib._checks import function, instance, integer, unit_interval
 
 __all__ = [
     "per_example_gradients",
@@ -78,10 +78,8 @@ def per_example_gradients(
     they were. Batch norm in train mode (which updates running statistics) is refused
     with a ValueError: call ``model.eval()`` first.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    instance("model", model, nn.Module, "a torch.nn.Module")
+    function("loss_fn", loss_fn)
     for name, value in (("x", x), ("y", y)):
         if not torch.is_tensor(value) or value.ndim == 0:
             raise TypeError(

@@ -30,7 +30,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from evalib._checks import finite_real as _real
-from evalib._checks import flag, integer, parameters, real_array
+from evalib._checks import flag, function, integer, parameters, real_array
 from evalib.theory import _momentum_path
 
 __all__ = [
@@ -203,8 +203,7 @@ def nesterov_lookahead(
     """
     hyper = _check_hyper(lr, momentum, 0.0)
     steps = integer("steps", steps, 0)
-    if not callable(grad):
-        raise TypeError(f"grad must be callable, got {type(grad).__name__}")
+    function("grad", grad)
     w = real_array("w0", w0).reshape(-1)
     if w.size == 0:
         raise ValueError("w0 must hold at least one number, got an empty array")
@@ -238,10 +237,8 @@ def trajectory(
     stops there: the remaining rows are NaN, so plots simply end, and a
     ``RuntimeWarning`` names the step (``warn=False`` silences it).
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if not callable(make_optimizer):
-        raise TypeError(f"make_optimizer must be callable, got {type(make_optimizer).__name__}")
+    function("fn", fn)
+    function("make_optimizer", make_optimizer)
     steps = integer("steps", steps, 0)
     warn = flag("warn", warn)
     start = real_array("w0", w0)

@@ -179,10 +179,7 @@ def one_cycle(
     ``total_steps``). ``start_div`` and ``final_div`` must be finite and ``>= 1``: the
     warm-up starts at or below the peak and the annealing ends at or below the start.
     """
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
+    instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
     for name, value in (("start_div", start_div), ("final_div", final_div)):
         if finite_real(name, value) < 1:
             raise ValueError(
@@ -332,8 +329,7 @@ def _check_loader(loader: Any, name: str, *, empty_ok: bool = False) -> None:
 
 
 def _check_model_loader(model: Any, loader: Any, name: str = "loader") -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    instance("model", model, nn.Module, "a torch.nn.Module")
     _check_loader(loader, name)
 
 
@@ -972,31 +968,26 @@ def fit(
     done so far as its ``history`` attribute: ``err.history.step_loss``.
     """
     _check_model_loader(model, train_loader, "train_loader")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
+    instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
     epochs = integer("epochs", epochs, 1)
     _check_scheduler(scheduler)
     if loss_fn is not None:
         function("loss_fn", loss_fn)
     resume, progress = flag("resume", resume), flag("progress", progress)
     instance("desc", desc, str, "a str")
-    if checkpoint is not None:
-        checkpoint = file_path("checkpoint", checkpoint)
-    if resume and checkpoint is None:
+    path = file_path("checkpoint", checkpoint) if checkpoint is not None else None
+    if resume and path is None:
         raise ValueError("resume=True needs a checkpoint path")
     if test_loader is not None:
         _check_model_loader(model, test_loader, "test_loader")
     _check_owns(model, optimizer)
     device, channels_last = _settings(device, channels_last, amp)
     payload, start, done = None, 0, scheduler.last_epoch if scheduler is not None else 0
-    if checkpoint is not None:
-        checkpoint = Path(checkpoint)
-        _check_writable(checkpoint)
-        if resume and checkpoint.is_file():
-            payload = _read_checkpoint(checkpoint)
-            _check_fits(payload, checkpoint, model, optimizer, scheduler)
+    if path is not None:
+        _check_writable(path)
+        if resume and path.is_file():
+            payload = _read_checkpoint(path)
+            _check_fits(payload, path, model, optimizer, scheduler)
             start = int(payload["epoch"])
             done = payload["scheduler"]["last_epoch"] if scheduler is not None else 0
             if start >= epochs:
@@ -1004,7 +995,7 @@ def fit(
                     f"the checkpoint is already at epoch {start} of the {epochs} asked for"
                 )
         elif resume:
-            _check_unused(optimizer, scheduler, checkpoint)
+            _check_unused(optimizer, scheduler, path)
     steps = len(train_loader)
     _check_schedule_length(scheduler, done, (epochs - start) * steps)
 
@@ -1016,11 +1007,9 @@ def fit(
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     history = History()
-    if payload is not None:
+    if payload is not None and path is not None:
         history = History(**payload["history"])
-        _load_all_or_nothing(
-            payload, cast(Path, checkpoint), model, optimizer, scheduler, train_loader, True
-        )
+        _load_all_or_nothing(payload, path, model, optimizer, scheduler, train_loader, True)
     clock = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     bar = tqdm(total=epochs * steps, initial=start * steps, desc=desc, disable=not progress,
                unit="step", dynamic_ncols=True)  # fmt: skip
@@ -1051,10 +1040,8 @@ def fit(
             history.test_acc.append(test_acc)
             history.seconds.append(time.perf_counter() - clock)
             bar.set_postfix(epoch=epoch, loss=f"{train_loss:.3f}", test_acc=f"{test_acc:.3f}")
-            if checkpoint is not None:
-                save_checkpoint(
-                    checkpoint, model, optimizer, scheduler, epoch, history, train_loader
-                )
+            if path is not None:
+                save_checkpoint(path, model, optimizer, scheduler, epoch, history, train_loader)
     except BaseException as err:
         # The steps done are not lost with the run (see the docstring); an exception's
         # attributes live in its __dict__, which typing does not know of.
