@@ -9,7 +9,7 @@ preface, "CPU and GPU profiles".
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -28,6 +28,45 @@ def device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+_DEVICES = "'cpu', 'cuda', 'cuda:N' or 'mps' (or None: evalib.runtime.device())"
+
+
+def checked_device(requested: Any = None) -> torch.device:
+    """``requested`` as a ``torch.device`` this machine can compute on; None gives :func:`device`.
+
+    Checked before any model moves there: moving to a device that cannot compute
+    (``"meta"`` keeps shapes, not values) destroys weights. A wrong type raises a
+    ``TypeError``; an unknown name, or a CUDA or MPS device this machine lacks, a
+    ``ValueError`` that says which devices are allowed.
+    """
+    if requested is None:
+        return device()
+    if not isinstance(requested, (str, torch.device)):
+        raise TypeError(
+            f"device must be a str, a torch.device or None, got {type(requested).__name__}"
+        )
+    try:
+        parsed = torch.device(requested)
+    except RuntimeError:
+        raise ValueError(f"device {requested!r} is not a device name; use {_DEVICES}") from None
+    if parsed.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {requested!r} cannot train or evaluate a model; use {_DEVICES}")
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device {requested!r}: torch finds no CUDA GPU on this machine; use 'cpu' or None"
+        )
+    if parsed.type == "cuda" and (parsed.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {requested!r}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+            "numbered from 0"
+        )
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device {requested!r}: Apple's MPS is not available here; use 'cpu' or None"
+        )
+    return parsed
 
 
 def profile() -> Profile:

@@ -24,7 +24,8 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from evalib._checks import finite_real, flag, integer, sized, unit_interval
 from evalib.models import ResNet18
-from evalib.train import History, _device, fit
+from evalib.runtime import checked_device
+from evalib.train import History, fit
 
 __all__ = ["classifier_inputs", "largest_curvature", "momentum_sweep"]
 
@@ -203,7 +204,7 @@ def classifier_inputs(
     if not isinstance(model, ResNet18):
         raise TypeError(f"model must be an evalib.models.ResNet18, got {type(model).__name__}")
     batch_size = integer("batch_size", batch_size, 1)
-    device = _device(device)
+    device = checked_device(device)
     if sized("dataset", dataset) == 0:
         raise ValueError("dataset is empty: there are no images to compute features for")
     model.eval()

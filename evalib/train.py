@@ -255,44 +255,12 @@ def _use_channels_last(device: torch.device, channels_last: bool | None) -> bool
     return bool(channels_last)
 
 
-_DEVICES = "'cpu', 'cuda', 'cuda:N' or 'mps' (or None: evalib.runtime.device())"
-
-
-def _device(device: Any) -> torch.device:
-    """``device`` checked against this machine, before any model moves: moving to a
-    device that cannot compute (``"meta"`` keeps shapes, not values) destroys weights."""
-    if device is None:
-        return runtime.device()
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(
-            f"device must be a str, a torch.device or None, got {type(device).__name__}"
-        )
-    try:
-        parsed = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"device {device!r} is not a device name; use {_DEVICES}") from None
-    if parsed.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device {device!r} cannot train or evaluate a model; use {_DEVICES}")
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device {device!r}: torch finds no CUDA GPU on this machine; use 'cpu' or None"
-        )
-    if parsed.type == "cuda" and (parsed.index or 0) >= torch.cuda.device_count():
-        raise ValueError(
-            f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), "
-            "numbered from 0"
-        )
-    if parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {device!r}: Apple's MPS is not available here; use 'cpu' or None")
-    return parsed
-
-
 def _settings(
     device: Any, channels_last: bool | None, amp: bool | None = None
 ) -> tuple[torch.device, bool]:
     """The checked device, memory layout (and ``amp`` flag); nothing is moved yet."""
     optional_flag("amp", amp)
-    device = _device(device)
+    device = runtime.checked_device(device)
     return device, _use_channels_last(device, channels_last)
 
 

@@ -84,3 +84,14 @@ def test_set_threads_sets_torch_and_returns_the_count():
 def test_set_threads_refuses_bad_counts(threads, error):
     with pytest.raises(error, match="threads"):
         runtime.set_threads(threads)
+
+
+def test_checked_device_gives_a_usable_device_or_says_which_are_allowed(monkeypatch):
+    assert runtime.checked_device("cpu") == torch.device("cpu")
+    assert runtime.checked_device(None) == runtime.device()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for name in ("meta", "gpu", "cuda:0"):
+        with pytest.raises(ValueError, match=rf"device '{name}'"):
+            runtime.checked_device(name)
+    with pytest.raises(TypeError, match="device must be"):
+        runtime.checked_device(0)
