@@ -108,8 +108,8 @@ def cpu_threads() -> int:
 def set_threads(threads: int | None = None) -> int:
     """Set torch's CPU threads to ``threads`` (default :func:`cpu_threads`); return it.
 
-    Every chapter calls it once in its imports cell, so the policy holds however the
-    chapter runs: Jupyter, Colab, ``pytest --nbmake`` or the book build.
+    Every chapter that uses torch calls it in its imports cell, so the policy holds
+    however the chapter runs: Jupyter, Colab, ``pytest --nbmake`` or the book build.
     """
     if threads is None:
         threads = cpu_threads()
