@@ -18,7 +18,7 @@ from scipy.signal import convolve, lfilter
 
 from evalib._checks import flag, integer, real_array, unit_interval
 
-__all__ = ["sma", "wma", "ewma", "effective_window"]
+__all__ = ["sma", "wma", "ewma", "effective_window", "ewma_lag"]
 
 
 def _series(x: ArrayLike) -> NDArray[np.float64]:
@@ -137,3 +137,14 @@ def effective_window(beta: float) -> float:
     add up to ``1 - beta**(1/(1-beta))``, about ``1 - 1/e = 63 %`` for beta near 1.
     """
     return 1.0 / (1.0 - unit_interval("beta", beta))
+
+
+def ewma_lag(beta: float) -> float:
+    """How many steps an EWMA trails a steady trend: ``beta/(1-beta)``.
+
+    It is the mean age of the weights, ``sum_k k (1-beta) beta**k``. On a straight line
+    ``x[t] = c t`` the bias-corrected EWMA tends to ``c (t - beta/(1-beta))``: the
+    average is the line as it was ``beta/(1-beta)`` steps ago ("Moving averages").
+    """
+    b = unit_interval("beta", beta)
+    return b / (1.0 - b)
