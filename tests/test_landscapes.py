@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from typing import Any
 
 import numpy as np
 import pytest
@@ -162,6 +164,33 @@ def test_calls_reject_points_that_are_not_2d() -> None:
 
 
 # -- the contour-and-path figures of evalib.plots ------------------------------------------
+def _played(anim: Any) -> tuple[Any, list[tuple[str, dict[str, np.ndarray]]]]:
+    """Play ``anim`` through its public ``save`` into a writer that keeps, per frame, the
+    title and the data of each labelled line: no file is written and no image encoded.
+
+    Returns the animation's figure (handed to the writer) and the frames in order.
+    """
+    from matplotlib.animation import AbstractMovieWriter
+
+    shown: list[tuple[str, dict[str, np.ndarray]]] = []
+
+    class Recorder(AbstractMovieWriter):
+        def setup(self, fig: Any, outfile: Any, dpi: Any = None) -> None:  # abstract there
+            super().setup(fig, outfile, dpi)
+
+        def grab_frame(self, **savefig_kwargs: Any) -> None:
+            ax = self.fig.axes[0]
+            lines = {li.get_label(): li.get_xydata().copy() for li in ax.get_lines()}
+            shown.append((ax.get_title(), lines))
+
+        def finish(self) -> None:
+            pass
+
+    writer = Recorder()
+    anim.save(os.devnull, writer=writer)
+    return writer.fig, shown
+
+
 def test_plot_paths_draws_every_path_and_marks_the_minimum() -> None:
     import matplotlib
 
@@ -222,7 +251,8 @@ def test_plot_paths_styles_replace_the_palette_colour_of_named_paths() -> None:
     anim = plots.animate_paths(
         ravine, paths, frames=3, styles={"GD": {"color": plots.PALETTE["black"]}}
     )
-    line = next(li for li in anim._fig.axes[0].get_lines() if li.get_label() == "GD")
+    fig, _ = _played(anim)
+    line = next(li for li in fig.axes[0].get_lines() if li.get_label() == "GD")
     assert to_hex(line.get_color()) == plots.PALETTE["black"].lower()
     plt.close("all")
 
@@ -236,11 +266,11 @@ def test_animate_paths_ends_on_the_last_iterate() -> None:
 
     path = run_gd(ravine.grad, ravine.start, 0.09, 20)
     anim = plots.animate_paths(ravine, {"GD": path}, frames=5)
-    frames = list(anim._iter_gen())  # the step numbers the animation will show
+    frames = list(anim.new_frame_seq())  # the step numbers the animation will show
     assert frames[0] == 0 and frames[-1] == 20 and len(frames) == 5
-    anim._func(frames[-1])
-    line = next(li for li in anim._fig.axes[0].get_lines() if li.get_label() == "GD")
-    np.testing.assert_array_equal(line.get_xydata(), path)
+    _, shown = _played(anim)
+    assert [title for title, _ in shown] == [f"ravine: step {k}" for k in frames]
+    np.testing.assert_array_equal(shown[-1][1]["GD"], path)
     html = anim.to_jshtml()
     assert "<script" in html and html.count("data:image/png") >= 5
 
