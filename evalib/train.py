@@ -800,34 +800,19 @@ def _check_owns(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         )
 
 
-def _check_unused(
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
-    path: Path,
-) -> None:
-    """``resume=True`` without a checkpoint starts a new run: refuse objects that have
-    trained already (a run stopped before its first checkpoint), which would carry on
-    from part-trained weights and a schedule already under way."""
-    if scheduler is not None and scheduler.last_epoch > 0:
-        used = f"the scheduler has already stepped {scheduler.last_epoch} times"
-    elif optimizer.state:
-        used = "the optimizer already holds state (momentum buffers) from earlier steps"
-    else:
-        return
-    raise ValueError(
-        f"resume=True found no checkpoint at {path}, so this is a new run, but {used}: the "
-        "previous run stopped before its first checkpoint. Start again with a new model, "
-        "optimizer and scheduler, or pass resume=False to keep training these as they are"
-    )
-
-
 def _check_schedule_length(
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None, done: int, steps: int
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    payload: dict[str, Any] | None,
+    steps: int,
 ) -> None:
-    """A schedule of known length (one-cycle's ``total_steps``) must cover the run: it
-    would otherwise fail in the middle of training."""
+    """A schedule of known length (one-cycle's ``total_steps``) must cover the ``steps``
+    still to take: it would otherwise fail in the middle of training. The steps already
+    taken are the scheduler's own, or those of the checkpoint ``payload`` it resumes."""
     total = getattr(scheduler, "total_steps", None)
-    if isinstance(total, int) and done + steps > total:
+    if scheduler is None or not isinstance(total, int):
+        return
+    done = payload["scheduler"]["last_epoch"] if payload is not None else scheduler.last_epoch
+    if done + steps > total:
         raise ValueError(
             f"the scheduler has {total} steps ({done} already taken), but this run takes {steps} "
             "more (epochs × len(train_loader)); build it with total_steps=epochs * len(train_loader)"
@@ -879,6 +864,73 @@ def _train_epoch(
         seen += len(y)
         bar.update(1)
     return loss_sum / seen, correct / seen
+
+
+def _check_fit_args(
+    model: Any, optimizer: Any, train_loader: Any, test_loader: Any, epochs: Any, scheduler: Any,
+    *, loss_fn: Any, device: Any, amp: Any, channels_last: Any, checkpoint: Any, resume: Any,
+    progress: Any, desc: Any,
+) -> tuple[Path | None, int, torch.device, bool]:  # fmt: skip
+    """:func:`fit`'s checks of its arguments, before anything changes; return the
+    checkpoint path (or None), the number of epochs, the device and the memory layout."""
+    _check_model_loader(model, train_loader, "train_loader")
+    instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
+    epochs = integer("epochs", epochs, 1)
+    _check_scheduler(scheduler)
+    if loss_fn is not None:
+        function("loss_fn", loss_fn)
+    flag("resume", resume)
+    flag("progress", progress)
+    instance("desc", desc, str, "a str")
+    path = file_path("checkpoint", checkpoint) if checkpoint is not None else None
+    if resume and path is None:
+        raise ValueError("resume=True needs a checkpoint path")
+    if test_loader is not None:
+        _check_model_loader(model, test_loader, "test_loader")
+    _check_owns(model, optimizer)
+    device, channels_last = _settings(device, channels_last, amp)
+    if path is not None:
+        _check_writable(path)
+    return path, epochs, device, channels_last
+
+
+def _resume(
+    path: Path | None,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    epochs: int,
+) -> tuple[dict[str, Any] | None, int]:
+    """Where :func:`fit` starts: the checkpoint at ``path`` (``None`` when not resuming),
+    checked to fit these objects but not yet loaded, and the epoch it continues after;
+    ``(None, 0)`` for a new run.
+
+    ``resume=True`` without a checkpoint starts a new run too: it refuses objects that
+    have trained already (a run stopped before its first checkpoint), which would carry
+    on from part-trained weights and a schedule already under way.
+    """
+    if path is None:
+        return None, 0
+    if path.is_file():
+        payload = _read_checkpoint(path)
+        _check_fits(payload, path, model, optimizer, scheduler)
+        start = int(payload["epoch"])
+        if start >= epochs:
+            raise ValueError(
+                f"the checkpoint is already at epoch {start} of the {epochs} asked for"
+            )
+        return payload, start
+    if scheduler is not None and scheduler.last_epoch > 0:
+        used = f"the scheduler has already stepped {scheduler.last_epoch} times"
+    elif optimizer.state:
+        used = "the optimizer already holds state (momentum buffers) from earlier steps"
+    else:
+        return None, 0
+    raise ValueError(
+        f"resume=True found no checkpoint at {path}, so this is a new run, but {used}: the "
+        "previous run stopped before its first checkpoint. Start again with a new model, "
+        "optimizer and scheduler, or pass resume=False to keep training these as they are"
+    )
 
 
 def fit(
@@ -935,37 +987,14 @@ def fit(
     ``KeyboardInterrupt``, a failed checkpoint write) carries the history of the steps
     done so far as its ``history`` attribute: ``err.history.step_loss``.
     """
-    _check_model_loader(model, train_loader, "train_loader")
-    instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
-    epochs = integer("epochs", epochs, 1)
-    _check_scheduler(scheduler)
-    if loss_fn is not None:
-        function("loss_fn", loss_fn)
-    resume, progress = flag("resume", resume), flag("progress", progress)
-    instance("desc", desc, str, "a str")
-    path = file_path("checkpoint", checkpoint) if checkpoint is not None else None
-    if resume and path is None:
-        raise ValueError("resume=True needs a checkpoint path")
-    if test_loader is not None:
-        _check_model_loader(model, test_loader, "test_loader")
-    _check_owns(model, optimizer)
-    device, channels_last = _settings(device, channels_last, amp)
-    payload, start, done = None, 0, scheduler.last_epoch if scheduler is not None else 0
-    if path is not None:
-        _check_writable(path)
-        if resume and path.is_file():
-            payload = _read_checkpoint(path)
-            _check_fits(payload, path, model, optimizer, scheduler)
-            start = int(payload["epoch"])
-            done = payload["scheduler"]["last_epoch"] if scheduler is not None else 0
-            if start >= epochs:
-                raise ValueError(
-                    f"the checkpoint is already at epoch {start} of the {epochs} asked for"
-                )
-        elif resume:
-            _check_unused(optimizer, scheduler, path)
+    path, epochs, device, channels_last = _check_fit_args(
+        model, optimizer, train_loader, test_loader, epochs, scheduler, loss_fn=loss_fn,
+        device=device, amp=amp, channels_last=channels_last, checkpoint=checkpoint,
+        resume=resume, progress=progress, desc=desc,
+    )  # fmt: skip
+    payload, start = _resume(path if resume else None, model, optimizer, scheduler, epochs)
     steps = len(train_loader)
-    _check_schedule_length(scheduler, done, (epochs - start) * steps)
+    _check_schedule_length(scheduler, payload, (epochs - start) * steps)
 
     # Every check passed: from here on the model changes.
     _move(model, device, channels_last)
@@ -975,7 +1004,7 @@ def fit(
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     history = History()
-    if payload is not None and path is not None:
+    if payload is not None and path is not None:  # resume: load the checked checkpoint
         history = History(**payload["history"])
         _load_all_or_nothing(payload, path, model, optimizer, scheduler, train_loader, True)
     clock = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
@@ -988,19 +1017,10 @@ def fit(
                 model, optimizer, scheduler, scaler, train_loader, loss_fn, history, bar,
                 epoch=epoch, device=device, dtype=dtype, channels_last=channels_last,
             )  # fmt: skip
-            test_loss, test_acc = (
-                _evaluate(
-                    model,
-                    test_loader,
-                    "test_loader",
-                    loss_fn=loss_fn,
-                    device=device,
-                    amp=amp,
-                    channels_last=channels_last,
-                )
-                if test_loader is not None
-                else (math.nan, math.nan)
-            )
+            test_loss, test_acc = (math.nan, math.nan) if test_loader is None else _evaluate(
+                model, test_loader, "test_loader",
+                loss_fn=loss_fn, device=device, amp=amp, channels_last=channels_last,
+            )  # fmt: skip
             history.epoch.append(epoch)
             history.train_loss.append(train_loss)
             history.train_acc.append(train_acc)
