@@ -15,6 +15,7 @@ One module per idea, each explained by a chapter of the book:
 - ``evalib.sweep``: a momentum sweep: one run per setting, same start, same batches.
 - ``evalib.runtime``: the device, the quick/full run profile and the CPU threads.
 - ``evalib.plots``: the book's figure style and its landscape and CAM plots.
+- ``evalib.live``: live figures whose sliders recompute in the reader's browser.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -12,6 +12,10 @@ from a CDN:
 - Font Awesome 4, which ``FuncAnimation.to_jshtml()`` links for its play buttons.
   The book theme already ships Font Awesome and draws those ``fa`` icons itself, so
   the CDN link is dropped from the built pages (in Jupyter and Colab it stays).
+
+The live figures of :mod:`evalib.live` need BokehJS. It is copied from the installed
+bokeh package into ``_static/bokeh`` and loaded once by each page that shows a live
+figure (the figures themselves carry only their data and callbacks).
 """
 
 from __future__ import annotations
@@ -65,11 +69,32 @@ def strip_animation_cdn(outdir: Path) -> None:
             page.write_text(cleaned, encoding="utf-8")
 
 
+def copy_bokeh(outdir: Path) -> None:
+    from evalib.live import bokeh_js_files
+
+    target = outdir / "_static" / "bokeh"
+    target.mkdir(parents=True, exist_ok=True)
+    for source in bokeh_js_files():
+        shutil.copy2(source, target / source.name)
+
+
 def finish(app: Sphinx, exception: Exception | None) -> None:
     if exception is None and app.builder.format == "html":
         outdir = Path(app.outdir)
         copy_mathjax(outdir)
+        copy_bokeh(outdir)
         strip_animation_cdn(outdir)
+
+
+def load_bokeh_where_needed(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree
+) -> None:
+    """A page that shows a live figure loads BokehJS from _static, before its body runs."""
+    from evalib.live import CSS_CLASS, bokeh_js_files
+
+    if f'class="{CSS_CLASS}"' in context.get("body", ""):
+        for source in bokeh_js_files():
+            app.add_js_file(f"bokeh/{source.name}")
 
 
 def drop_duplicate_scripts(
@@ -104,6 +129,7 @@ def caption_as_alt_text(app: Sphinx, doctree: nodes.document, docname: str) -> N
 
 def setup(app: Sphinx) -> dict[str, bool]:
     app.connect("doctree-resolved", caption_as_alt_text)
+    app.connect("html-page-context", load_bokeh_where_needed)
     app.connect("html-page-context", drop_duplicate_scripts)
     app.connect("build-finished", finish)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
