@@ -65,7 +65,7 @@ class LiveFigure:
     """A Bokeh layout that displays itself as HTML in the book, Jupyter and Colab.
 
     ``layout`` is the Bokeh object; ``html()`` (what Jupyter shows) embeds it with
-    :func:`bokeh.embed.json_item` and a loader that uses the page's BokehJS where it
+    ``bokeh.embed.json_item`` and a loader that uses the page's BokehJS where it
     is already there (the built book) and fetches the same version otherwise.
     """
 
@@ -494,10 +494,11 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
     h = finite_real("h", h)
     beta = finite_real("beta", beta)
     steps = integer("steps", steps, 2, 1000)
-    h_max, b_max = 4.5, 1.2
-    if not (0 <= h <= h_max and 0 <= beta <= b_max):
-        raise ValueError(f"(h, beta) must lie in [0, {h_max}] × [0, {b_max}], got ({h}, {beta})")
-    hs, bs = _centres(0.0, h_max, 360), _centres(0.0, b_max, 240)
+    # β < 1, the range of theory.run_momentum (at β ≥ 1 every direction diverges).
+    h_max, b_max = 4.5, 1.0
+    if not (0 < h <= h_max and 0 <= beta < b_max):
+        raise ValueError(f"(h, beta) must lie in (0, {h_max}] × [0, {b_max}), got ({h}, {beta})")
+    hs, bs = _centres(0.0, h_max, 360), _centres(0.0, b_max, 200)
     kinds = _region_index(hs[None, :], bs[:, None]).astype(np.uint8)
     colours = [PALETTE["sky"], PALETTE["yellow"], "#dddddd"]
     plane = _figure(
@@ -507,21 +508,20 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
         x_range=(0, h_max),
         y_range=(0, b_max),
         height=340,
+        name="stability-plane",
     )
     plane.image(image=[kinds], x=0, y=0, dw=h_max, dh=b_max, palette=colours, level="image")
     for name, colour in zip(_REGIONS, colours):
         plane.scatter([-1], [-1], marker="square", size=12, color=colour, legend_label=name)
-    root_h = np.linspace(0, h_max, 200)
-    for sign, dash in ((-1, "dashed"), (1, "dotted")):
-        curve = (1 + sign * np.sqrt(root_h)) ** 2
-        keep = curve <= b_max
-        plane.line(
-            root_h[keep],
-            curve[keep],
-            color="black",
-            line_dash=dash,
-            legend_label=f"β = (1 {'−' if sign < 0 else '+'} √(αλ))²",
-        )
+    # Critical damping; the other root curve, (1 + √h)², lies above β = 1.
+    root_h = np.linspace(0, 4, 200)
+    plane.line(
+        root_h,
+        (1 - np.sqrt(root_h)) ** 2,
+        color="black",
+        line_dash="dashed",
+        legend_label="β = (1 − √(αλ))²",
+    )
     edge = np.linspace(0, b_max, 50)
     plane.line(
         2 + 2 * edge, edge, color=PALETTE["vermillion"], line_width=2, legend_label="αλ = 2 + 2β"
@@ -569,7 +569,7 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
             code=JS_FUNCTIONS
             + r"""
 const h = cb_obj.x, b = cb_obj.y;
-if (!(h >= 0 && b >= 0)) return;
+if (!(h > 0 && h <= 4.5 && b >= 0 && b < 1)) return;  // the plane, as evalib allows it
 const run = runMomentum((w) => w, [1], h, b, steps).map((w) => w[0]);
 const mu = momentumRoots(h, b);
 const kind = Math.max(Math.hypot(...mu[0]), Math.hypot(...mu[1])) >= 1 ? regions[2]
