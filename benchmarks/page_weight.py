@@ -15,6 +15,7 @@ Needs Debian's chromium and the playwright package (both installed for the tests
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import http.server
 import shutil
@@ -54,10 +55,9 @@ def weigh(html: Path) -> dict[str, Counter]:
             def count(response, sizes=sizes):
                 kind = response.request.resource_type
                 kind = {"document": "html", "script": "js"}.get(kind, "other")
-                try:
+                # A redirect or an aborted request has no body.
+                with contextlib.suppress(Exception):
                     sizes[kind] += len(response.body())
-                except Exception:  # a redirect or an aborted request has no body
-                    pass
 
             page.on("response", count)
             page.route(
