@@ -50,6 +50,7 @@ from evalib import (
     cam,
     data,
     landscapes,
+    live,
     models,
     noise,
     optim,
@@ -384,6 +385,27 @@ add(
     "effective_window-numpy-float32",
     lambda: averages.effective_window(np.float32(0.5)),
     check=lambda r: r == 2.0,
+)
+add_bad(
+    M,
+    "ewma_lag",
+    "beta",
+    averages.ewma_lag,
+    BAD_REAL
+    + [("one", 1.0, ValueError), ("above-one", 2.0, ValueError), ("negative", -0.1, ValueError)],
+)
+add(M, "ewma_lag-zero", lambda: averages.ewma_lag(0.0), check=lambda r: r == 0.0)
+add(
+    M,
+    "ewma_lag-numpy-float32",
+    lambda: averages.ewma_lag(np.float32(0.5)),
+    check=lambda r: r == 1.0,
+)
+add(
+    M,
+    "ewma_lag-just-below-one-finite",
+    lambda: averages.ewma_lag(np.nextafter(1.0, 0.0)),
+    check=lambda r: math.isfinite(r) and r > 1e15,
 )
 
 # ----------------------------------------------------------------------------------
@@ -2466,6 +2488,220 @@ add(
         axes(), torch.full((3, 4, 4), 0.5), torch.full((4, 4), 0.5), colorbar=False
     ),
     check=lambda r: r is not None,
+)
+
+# ----------------------------------------------------------------------------------
+# evalib.live
+# ----------------------------------------------------------------------------------
+
+M = "live"
+BAD_BETA = BAD_REAL + [("one", 1.0, ValueError), ("negative", -0.1, ValueError)]
+LIVE_SERIES = [1.0, 3.0, 2.0, 4.0]
+RACE_RANGE = (0.0005, 0.002)
+
+
+def race(**changes: Any) -> Any:
+    """optimiser_race on Rosenbrock with small, valid arguments but for ``changes``."""
+    kwargs: dict[str, Any] = dict(
+        land=landscapes.rosenbrock, lr=0.001, beta=0.9, steps=3, lr_range=RACE_RANGE
+    )
+    kwargs.update(changes)
+    return live.optimiser_race(kwargs.pop("land"), kwargs.pop("lr"), **kwargs)
+
+
+def is_live(r: Any) -> bool:
+    return isinstance(r, live.LiveFigure) and live.CSS_CLASS in r.html()
+
+
+add_bad(
+    M,
+    "ravine_explorer",
+    "land",
+    live.ravine_explorer,
+    [
+        ("str", "ravine", TypeError),
+        ("none", None, TypeError),
+        ("rosenbrock", landscapes.rosenbrock, TypeError),
+    ],
+)
+add_bad(
+    M,
+    "ravine_explorer",
+    "lr",
+    lambda v: live.ravine_explorer(lr=v, steps=2),
+    BAD_REAL + NONPOSITIVE + [("beyond-slider", 5.0, ValueError)],
+)
+add_bad(M, "ravine_explorer", "beta", lambda v: live.ravine_explorer(beta=v, steps=2), BAD_BETA)
+add_bad(
+    M,
+    "ravine_explorer",
+    "steps",
+    lambda v: live.ravine_explorer(steps=v),
+    BAD_INT + [("one", 1, ValueError), ("too-many", 2001, ValueError)],
+)
+add(
+    M,
+    "ravine_explorer-diverging-numpy-scalars",
+    lambda: live.ravine_explorer(lr=np.float32(0.125), beta=np.float64(0.0), steps=np.int64(800)),
+    check=is_live,
+)
+add_bad(
+    M,
+    "stability_explorer",
+    "h",
+    lambda v: live.stability_explorer(h=v, steps=2),
+    BAD_REAL + NONPOSITIVE + [("beyond-plane", 5.0, ValueError)],
+)
+add_bad(
+    M,
+    "stability_explorer",
+    "beta",
+    lambda v: live.stability_explorer(beta=v, steps=2),
+    BAD_BETA + [("above-one", 1.1, ValueError)],
+)
+add_bad(
+    M,
+    "stability_explorer",
+    "steps",
+    lambda v: live.stability_explorer(steps=v),
+    BAD_INT + [("one", 1, ValueError), ("too-many", 1001, ValueError)],
+)
+add(
+    M,
+    "stability_explorer-corner",
+    lambda: live.stability_explorer(h=4.5, beta=0.0, steps=2),
+    check=is_live,
+)
+add_bad(
+    M,
+    "ewma_explorer",
+    "series",
+    lambda v: live.ewma_explorer(v, zoom=2),
+    BAD_SERIES + [("one-point", [1.0], ValueError)],
+)
+add_bad(
+    M,
+    "ewma_explorer",
+    "beta",
+    lambda v: live.ewma_explorer(LIVE_SERIES, beta=v, zoom=2),
+    BAD_BETA + [("above-slider", 0.999, ValueError)],
+)
+add_bad(
+    M,
+    "ewma_explorer",
+    "dates",
+    lambda v: live.ewma_explorer(LIVE_SERIES, v, zoom=2),
+    [("too-short", [1, 2], ValueError), ("2d", np.zeros((4, 1)), ValueError)],
+)
+for vid, value in (("objects", [object()] * 4), ("none-entries", [None] * 4)):
+    add(
+        M,
+        f"ewma_explorer-dates-{vid}",
+        lambda value=value: live.ewma_explorer(LIVE_SERIES, value, zoom=2),
+        TypeError,
+        r"\bdates\b",
+        xfail="dates holding no numbers or dates fail with an AttributeError (t.astype) "
+        "when the zoomed axis is set, instead of a TypeError naming dates",
+    )
+add_bad(
+    M,
+    "ewma_explorer",
+    "zoom",
+    lambda v: live.ewma_explorer(LIVE_SERIES, zoom=v),
+    BAD_INT + [("one", 1, ValueError), ("beyond-series", 5, ValueError)],
+)
+add_bad(
+    M,
+    "ewma_explorer",
+    "label",
+    lambda v: live.ewma_explorer(LIVE_SERIES, zoom=2, label=v),
+    [("int", 5, TypeError), ("none", None, TypeError)],
+)
+add(
+    M,
+    "ewma_explorer-tensor-and-dates",
+    lambda: live.ewma_explorer(
+        torch.tensor(LIVE_SERIES),
+        np.arange("2024-01-01", "2024-01-05", dtype="datetime64[D]"),
+        beta=0.995,
+        zoom=4,
+    ),
+    check=is_live,
+)
+add_bad(
+    M,
+    "optimiser_race",
+    "land",
+    lambda v: race(land=v),
+    [
+        ("str", "rosenbrock", TypeError),
+        ("none", None, TypeError),
+        ("beale", landscapes.beale, TypeError),
+    ],
+)
+add_bad(
+    M,
+    "optimiser_race",
+    "lr",
+    lambda v: race(lr=v),
+    BAD_REAL + [("outside-range", 0.01, ValueError)],
+    match=r"\blr(_range)?\b",
+)
+add_bad(
+    M,
+    "optimiser_race",
+    "lr_range",
+    lambda v: race(lr_range=v),
+    [
+        ("str-entries", ("a", 0.1), TypeError),
+        ("nan", (NAN, 0.002), ValueError),
+        ("reversed", (0.002, 0.0005), ValueError),
+        ("zero-low", (0.0, 0.002), ValueError),
+    ],
+)
+for vid, value, exc in (
+    ("none", None, TypeError),
+    ("one-value", (0.001,), ValueError),
+    ("three-values", (0.0005, 0.001, 0.002), ValueError),
+):
+    add(
+        M,
+        f"optimiser_race-lr_range-{vid}",
+        lambda value=value: race(lr_range=value),
+        exc,
+        r"\blr_range\b",
+        xfail="lr_range is unpacked before it is checked: Python's own error "
+        "(not iterable, values to unpack) does not name lr_range",
+    )
+add_bad(M, "optimiser_race", "beta", lambda v: race(beta=v), BAD_BETA)
+add_bad(M, "optimiser_race", "steps", lambda v: race(steps=v), BAD_INT + [("zero", 0, ValueError)])
+add_bad(M, "optimiser_race", "tol", lambda v: race(tol=v), BAD_REAL + NONPOSITIVE)
+add(
+    M,
+    "optimiser_race-diverging-quadratic",
+    lambda: race(land=landscapes.ravine, lr=0.3, lr_range=(0.01, 0.3), steps=300),
+    check=is_live,
+)
+for arg, index in (("h", 0), ("beta", 1)):
+    add_bad(
+        M,
+        "root_type",
+        arg,
+        lambda v, index=index: live.root_type(*[v if i == index else 0.5 for i in (0, 1)]),
+        BAD_REAL,
+    )
+add(
+    M,
+    "root_type-far-outside-the-plane",
+    lambda: live.root_type(1e300, 1e300),
+    check=lambda r: r == "divergent",
+)
+add_bad(
+    M,
+    "LiveFigure",
+    "layout",
+    live.LiveFigure,
+    [("str", "layout", TypeError), ("none", None, TypeError), ("list", [], TypeError)],
 )
 
 
