@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from decimal import ROUND_HALF_UP, Context, Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, cast
@@ -137,6 +138,21 @@ def _slider(
     )
 
 
+def _legend_below(plot: Any) -> None:
+    """Move the plot's legend under it, in two columns, so it hides none of the plane."""
+    legend = plot.legend[0]
+    legend.ncols, legend.label_text_font_size = 2, "8pt"
+    legend.padding, legend.spacing, legend.margin = 2, 0, 4
+    plot.add_layout(legend, "below")
+
+
+def _on_click(plot: Any, callback: CustomJS) -> None:
+    """Run ``callback`` on a click in ``plot``; two quick clicks count as two picks, not
+    as one double click (Bokeh reports those as a separate event)."""
+    for event in ("tap", "doubletap"):
+        plot.js_on_event(event, callback)
+
+
 def _card(*children: LayoutDOM) -> LayoutDOM:
     return column(*children, styles=_CARD, sizing_mode="stretch_width")
 
@@ -145,6 +161,13 @@ def _finite_or_nan(values: ArrayLike) -> list[float]:
     """Plain floats for a data source, with ±inf as NaN (Bokeh skips NaN points)."""
     arr = np.asarray(values, dtype=np.float64)
     return np.where(np.isfinite(arr), arr, np.nan).tolist()
+
+
+def _fixed(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, rounded as JavaScript's ``toFixed`` rounds (a
+    tie goes up), so a readout drawn by Python and one redrawn by the page agree."""
+    step = Decimal(1).scaleb(-digits)
+    return str(Decimal(value).quantize(step, ROUND_HALF_UP, Context(prec=80)))
 
 
 def _centres(lo: float, hi: float, n: int) -> NDArray[np.float64]:
@@ -197,6 +220,7 @@ def ravine_state(land: Quadratic, lr: float, beta: float, steps: int) -> dict[st
     ``ρ_i`` the spectral radius of that direction's R (``theory1``, ``theory2``), the
     rate ``momentum_rate`` and the rate measured from ``‖x_k‖`` by ``empirical_rate``.
     """
+    instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
     path = theory.run_momentum(land.grad, land.start, lr, beta, steps)
     with np.errstate(invalid="ignore", over="ignore"):
         coords = np.abs(np.asarray(land.eigen_coords(path)))
@@ -340,8 +364,8 @@ readout.text = ravineText(lr, b, rate, measured);
     )
     alpha_slider.js_on_change("value", update)
     beta_slider.js_on_change("value", update)
-    plane.js_on_event(
-        "tap",
+    _on_click(
+        plane,
         CustomJS(
             args=dict(alpha=alpha_slider, beta=beta_slider),
             code="""
@@ -372,11 +396,11 @@ function ravineText(lr, b, rate, measured) {
 
 def _ravine_text(state: dict[str, Any], lr: float, beta: float) -> str:
     measured = state["measured"]
-    shown = f"{measured:.4f}" if math.isfinite(measured) else "none (the run diverges)"
+    shown = _fixed(measured, 4) if math.isfinite(measured) else "none (the run diverges)"
     rate = state["rate"]
     return (
-        f"α = {lr:.3f}, β = {beta:.2f}<br>rate (theory, max over directions): "
-        f"<b>{rate:.4f}</b>{' ≥ 1: diverges' if rate >= 1 else ''}<br>"
+        f"α = {_fixed(lr, 3)}, β = {_fixed(beta, 2)}<br>rate (theory, max over directions): "
+        f"<b>{_fixed(rate, 4)}</b>{' ≥ 1: diverges' if rate >= 1 else ''}<br>"
         f"rate measured on the run: <b>{shown}</b>"
     )
 
@@ -393,7 +417,7 @@ def _rate_plane(land: Quadratic, lr_max: float, point: ColumnDataSource) -> Any:
         "β",
         x_range=(0, lr_max),
         y_range=(0, 0.99),
-        height=320,
+        height=400,
     )
     shades = LinearColorMapper(palette="Viridis256", low=float(rates.min()), high=1.0)
     plane.image(
@@ -408,14 +432,17 @@ def _rate_plane(land: Quadratic, lr_max: float, point: ColumnDataSource) -> Any:
     plane.add_layout(ColorBar(color_mapper=shades, width=10, title="rate"), "right")
     for lam, dash in zip(sorted(land.eigvals), ("dashed", "dotted")):
         a = np.linspace(1e-6, 1.0 / lam, 100)
-        plane.line(
-            a,
-            [theory.critical_beta(x, lam) for x in a],
-            color="white",
-            line_dash=dash,
-            line_width=2,
-            legend_label=f"critical damping, λ = {lam:g}",
-        )
+        curve = [theory.critical_beta(x, lam) for x in a]
+        # White over black: visible on every colour of the plane and in the legend.
+        for color, width, style in (("black", 4, "solid"), ("white", 2, dash)):
+            plane.line(
+                a,
+                curve,
+                color=color,
+                line_width=width,
+                line_dash=style,
+                legend_label=f"critical damping, λ = {lam:g}",
+            )
     edge_b = np.linspace(0.0, 0.99, 50)
     plane.line(
         (2 + 2 * edge_b) / land.eigvals.max(),
@@ -444,9 +471,7 @@ def _rate_plane(land: Quadratic, lr_max: float, point: ColumnDataSource) -> Any:
         line_width=2,
         legend_label="chosen",
     )
-    plane.legend.location = "bottom_right"
-    plane.legend.label_text_font_size = "8pt"
-    plane.legend.background_fill_alpha = 0.7
+    _legend_below(plane)
     return plane
 
 
@@ -468,10 +493,25 @@ def root_type(h: float, beta: float) -> str:
     return _REGIONS[int(_region_index(finite_real("h", h), finite_real("beta", beta)))]
 
 
+#: The (h, β) plane of the stability explorer: h up to 4.5, β below 1, the range of
+#: ``theory.run_momentum`` (at β ≥ 1 every direction diverges).
+_PLANE = (4.5, 1.0)
+
+
+def _plane_point(h: Any, beta: Any) -> tuple[float, float]:
+    """``(h, β)`` checked to lie in the explorer's plane ``(0, 4.5] × [0, 1)``."""
+    h, beta = finite_real("h", h), finite_real("beta", beta)
+    h_max, b_max = _PLANE
+    if not (0 < h <= h_max and 0 <= beta < b_max):
+        raise ValueError(f"(h, beta) must lie in (0, {h_max}] × [0, {b_max}), got ({h}, {beta})")
+    return h, beta
+
+
 def stability_state(h: float, beta: float, steps: int) -> dict[str, Any]:
     """The numbers :func:`stability_explorer` draws for one point, from evalib: the
     iteration ``x_k`` of one direction with ``λ = 1``, ``α = h`` from ``x_0 = 1``
     (``theory.run_momentum``) and the two roots (``theory.momentum_roots``)."""
+    h, beta = _plane_point(h, beta)
     xs = theory.run_momentum(lambda w: w, [1.0], h, beta, steps)[:, 0]
     roots = theory.momentum_roots(h, beta)
     return {
@@ -487,17 +527,13 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
     """The ``(αλ, β)`` plane of one eigen-direction: click a point to see its iteration.
 
     Left, the plane coloured by the type of the roots of ``R`` (real, complex,
-    divergent), with the critical-damping curves ``β = (1 ± √h)²`` and the edge
+    divergent), with the critical-damping curve ``β = (1 − √h)²`` and the edge
     ``h = 2 + 2β``. Right, for the chosen point, the error ``x_k`` of that direction
     from ``x_0 = 1`` and the two roots in the complex plane with the unit circle.
     """
-    h = finite_real("h", h)
-    beta = finite_real("beta", beta)
+    h, beta = _plane_point(h, beta)
     steps = integer("steps", steps, 2, 1000)
-    # β < 1, the range of theory.run_momentum (at β ≥ 1 every direction diverges).
-    h_max, b_max = 4.5, 1.0
-    if not (0 < h <= h_max and 0 <= beta < b_max):
-        raise ValueError(f"(h, beta) must lie in (0, {h_max}] × [0, {b_max}), got ({h}, {beta})")
+    h_max, b_max = _PLANE
     hs, bs = _centres(0.0, h_max, 360), _centres(0.0, b_max, 200)
     kinds = _region_index(hs[None, :], bs[:, None]).astype(np.uint8)
     colours = [PALETTE["sky"], PALETTE["yellow"], "#dddddd"]
@@ -507,7 +543,7 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
         "β",
         x_range=(0, h_max),
         y_range=(0, b_max),
-        height=340,
+        height=420,
         name="stability-plane",
     )
     plane.image(image=[kinds], x=0, y=0, dw=h_max, dh=b_max, palette=colours, level="image")
@@ -526,9 +562,7 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
     plane.line(
         2 + 2 * edge, edge, color=PALETTE["vermillion"], line_width=2, legend_label="αλ = 2 + 2β"
     )
-    plane.legend.location = "top_right"
-    plane.legend.label_text_font_size = "8pt"
-    plane.legend.background_fill_alpha = 0.8
+    _legend_below(plane)
 
     state = stability_state(h, beta, steps)
     pick = ColumnDataSource({"h": [h], "beta": [beta]}, name="stability-pick")
@@ -555,8 +589,8 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
     disk.line(np.cos(circle), np.sin(circle), color="black")
     disk.scatter("re", "im", source=roots, size=10, color=PALETTE["vermillion"])
     readout = Div(text=_stability_text(h, beta, state["kind"]), name="stability-readout")
-    plane.js_on_event(
-        "tap",
+    _on_click(
+        plane,
         CustomJS(
             args=dict(
                 pick=pick,
@@ -565,11 +599,13 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
                 readout=readout,
                 steps=steps,
                 regions=list(_REGIONS),
+                hMax=h_max,
+                bMax=b_max,
             ),
             code=JS_FUNCTIONS
             + r"""
 const h = cb_obj.x, b = cb_obj.y;
-if (!(h > 0 && h <= 4.5 && b >= 0 && b < 1)) return;  // the plane, as evalib allows it
+if (!(h > 0 && h <= hMax && b >= 0 && b < bMax)) return;  // _plane_point's range
 const run = runMomentum((w) => w, [1], h, b, steps).map((w) => w[0]);
 const mu = momentumRoots(h, b);
 const kind = Math.max(Math.hypot(...mu[0]), Math.hypot(...mu[1])) >= 1 ? regions[2]
@@ -586,17 +622,18 @@ readout.text = `αλ = ${h.toFixed(3)}, β = ${b.toFixed(3)}: <b>${kind}</b>`;
 
 
 def _stability_text(h: float, beta: float, kind: str) -> str:
-    return f"αλ = {h:.3f}, β = {beta:.3f}: <b>{kind}</b>"
+    return f"αλ = {_fixed(h, 3)}, β = {_fixed(beta, 3)}: <b>{kind}</b>"
 
 
 # -- 3. the EWMA of a series --------------------------------------------------------------
 def ewma_lag_text(beta: float) -> str:
     """The readout of :func:`ewma_explorer` for one ``β``: the effective window
     ``averages.effective_window`` and the lag ``averages.ewma_lag``."""
+    window, lag = averages.effective_window(beta), averages.ewma_lag(beta)
     return (
-        f"β = {beta:.3f}: averages over about 1/(1 − β) = "
-        f"<b>{averages.effective_window(beta):.1f}</b> points; lags a steady trend by "
-        f"β/(1 − β) = <b>{averages.ewma_lag(beta):.1f}</b> steps"
+        f"β = {_fixed(beta, 3)}: averages over about 1/(1 − β) = "
+        f"<b>{_fixed(window, 1)}</b> points; lags a steady trend by "
+        f"β/(1 − β) = <b>{_fixed(lag, 1)}</b> steps"
     )
 
 
@@ -605,12 +642,13 @@ def ewma_explorer(
     dates: ArrayLike | None = None,
     beta: float = 0.9,
     *,
-    zoom: int = 60,
+    zoom: int | None = None,
     label: str = "price",
 ) -> LiveFigure:
     """A ``β`` slider over a series: the EWMA with and without bias correction.
 
-    Top, the whole series and both averages; bottom, the first ``zoom`` points, where
+    Top, the whole series and both averages; bottom, the first ``zoom`` points (60, or
+    the whole series if it is shorter), where
     the uncorrected average starts near 0 and the corrected one does not. The readout
     gives the effective window ``1/(1 − β)`` and the lag ``β/(1 − β)``.
     """
@@ -620,16 +658,20 @@ def ewma_explorer(
     beta = unit_interval("beta", beta)
     if beta > 0.995:
         raise ValueError(f"beta must be at most 0.995 (the slider's range), got {beta}")
-    zoom = integer("zoom", zoom, 2, x.size)
+    zoom = min(60, x.size) if zoom is None else integer("zoom", zoom, 2, x.size)
     instance("label", label, str, "a str")
     if dates is None:
         when: Any = np.arange(x.size)
         axis = "linear"
     else:
         when = np.asarray(dates)
+        if when.dtype.kind not in "Mif":
+            raise TypeError(
+                f"dates must be numpy datetime64 values or numbers, got dtype {when.dtype}"
+            )
         if when.shape != x.shape:
             raise ValueError(f"dates must have the shape of series, {x.shape}, got {when.shape}")
-        axis = "datetime"
+        axis = "datetime" if when.dtype.kind == "M" else "linear"
     source = ColumnDataSource(
         {
             "t": when,
@@ -645,7 +687,7 @@ def ewma_explorer(
     for title, x_range in (("the whole series", None), (f"the first {zoom} points", zoom)):
         fig = _figure(
             f"EWMA of the {label}: {title}",
-            "date" if dates is not None else "step",
+            "date" if axis == "datetime" else "step",
             label,
             x_axis_type=axis,
             height=260,
@@ -707,6 +749,7 @@ def race_state(
     """The numbers :func:`optimiser_race` draws for one setting, from evalib: each
     racer's path from ``optim.trajectory`` (``HeavyBall`` with ``momentum=0``, with
     ``β``, and ``Nesterov`` with ``β``) and its ``optim.steps_to_stay_within``."""
+    instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
     makers = {
         "GD": lambda p: HeavyBall(p, lr=lr, momentum=0.0),
         "heavy ball": lambda p: HeavyBall(p, lr=lr, momentum=beta),
@@ -745,6 +788,10 @@ def optimiser_race(
     counts the steps until each stays within ``tol`` of the minimum for good.
     """
     instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
+    if not isinstance(lr_range, (tuple, list)):
+        raise TypeError(f"lr_range must be a (low, high) pair, got {type(lr_range).__name__}")
+    if len(lr_range) != 2:
+        raise ValueError(f"lr_range must be a (low, high) pair, got {len(lr_range)} values")
     lo, hi = (finite_real("lr_range", v) for v in lr_range)
     if not 0 < lo < hi:
         raise ValueError(f"lr_range must be (low, high) with 0 < low < high, got {lr_range}")
@@ -809,6 +856,7 @@ def optimiser_race(
             minimum=minimum,
             steps=steps,
             tol=tol,
+            tolText=f"{tol:g}",
             readout=readout,
         ),
         code=JS_FUNCTIONS
@@ -821,7 +869,7 @@ racers.forEach((racer, i) => {
                       d: xs.map((x, k) => Math.hypot(x - minimum[0], ys[k] - minimum[1])) };
   settle.push(stepsToStayWithin(xs, ys, minimum, tol));
 });
-readout.text = `Steps until within ${tol} of the minimum for good (of ${steps}): ` +
+readout.text = `Steps until within ${tolText} of the minimum for good (of ${steps}): ` +
   racers.map((r, i) => `${r} <b>${settle[i] === null ? "not reached" : settle[i]}</b>`).join(", ");
 """,
     )
@@ -834,7 +882,7 @@ readout.text = `Steps until within ${tol} of the minimum for good (of ${steps}):
 
 def _race_text(settle: dict[str, int | None], steps: int, tol: float) -> str:
     parts = [f"{r} <b>{'not reached' if s is None else s}</b>" for r, s in settle.items()]
-    return f"Steps until within {tol} of the minimum for good (of {steps}): " + ", ".join(parts)
+    return f"Steps until within {tol:g} of the minimum for good (of {steps}): " + ", ".join(parts)
 
 
 __all__ = [

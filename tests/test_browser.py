@@ -12,9 +12,12 @@ import http.server
 import shutil
 import threading
 
+import numpy as np
 import pytest
 
 from book_paths import CHAPTERS, CONFIG, HTML, ROOT, TOC, toc_files
+from evalib import averages, live, theory
+from evalib.landscapes import ravine, rosenbrock
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -200,3 +203,193 @@ def luminance(css_color: str) -> float:
     """Relative brightness in [0, 1] of a CSS `rgb(...)`/`rgba(...)` colour."""
     red, green, blue = (float(v) for v in css_color[css_color.index("(") + 1 : -1].split(",")[:3])
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+# -- the live figures (evalib.live) -------------------------------------------------------
+# Each test opens a chapter offline, moves a slider (or clicks the plane) as a reader
+# would, waits for the page to recompute, and checks that the plotted numbers equal
+# evalib's for the setting read back from the page. The figure as built holds evalib's
+# own numbers; after a move they come from the JavaScript transcriptions in
+# evalib/live.js, so a transcription that drifts from evalib fails here. Screenshots of
+# each figure before and after go to _build/screenshots/.
+FIND = """const find = (name) => { for (const doc of Bokeh.documents) {
+            const model = doc.get_model_by_name(name); if (model) return model; } return null; };"""
+CLOSE = dict(rtol=1e-9, atol=1e-9)
+
+
+def live_page(browser, server, chapter: str, names: list[str], dark: bool = False):
+    page, errors, outside = visit(browser, server, f"book/{chapter}", dark=dark)
+    page.wait_for_function(
+        f"(names) => {{ if (!window.Bokeh) return false; {FIND} return names.every(find); }}",
+        arg=names,
+    )
+    return page, errors, outside
+
+
+def read(page, name: str) -> dict[str, np.ndarray]:
+    """A data source's columns as float arrays (NaN where the page has NaN)."""
+    columns = page.evaluate(
+        f"(name) => {{ {FIND} const data = find(name).data; return Object.fromEntries("
+        "Object.entries(data).map(([k, v]) => [k, Array.from(v, Number)])); }",
+        name,
+    )
+    return {key: np.array(values, dtype=float) for key, values in columns.items()}
+
+
+def value(page, name: str, attribute: str = "value"):
+    return page.evaluate(f"([n, a]) => {{ {FIND} return find(n)[a]; }}", [name, attribute])
+
+
+def recomputed(page, watched: str, action) -> None:
+    """Run `action` (a slider move, a key press, a click); wait until `watched` is new."""
+    page.evaluate(f"(w) => {{ {FIND} window.stale = find(w).data; }}", watched)
+    action()
+    # Polled on a timer: a headless page does not always run animation frames.
+    page.wait_for_function(
+        f"(w) => {{ {FIND} return find(w).data !== window.stale; }}", arg=watched, polling=100
+    )
+
+
+def set_slider(page, name: str, to: float, watched: str) -> float:
+    """Set a slider's value, as a drag does; return the value the page holds."""
+    if value(page, name) == to:  # no change, nothing to recompute
+        return to
+    recomputed(
+        page,
+        watched,
+        lambda: page.evaluate(f"([n, v]) => {{ {FIND} find(n).value = v; }}", [name, to]),
+    )
+    return value(page, name)
+
+
+def shoot(page, chapter: str, index: int, when: str) -> None:
+    figure = page.locator(f".{live.CSS_CLASS}").nth(index)
+    figure.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    figure.screenshot(path=str(SCREENSHOTS / f"{chapter}-live{index}-{when}.png"))
+
+
+def assert_ravine(page, lr: float, beta: float) -> None:
+    expected = live.ravine_state(ravine, lr, beta, 100)
+    path, errors = read(page, "ravine-path"), read(page, "ravine-errors")
+    for key in ("x", "y"):
+        np.testing.assert_allclose(path[key], expected[key], **CLOSE)
+    for key in ("err1", "err2", "theory1", "theory2"):
+        np.testing.assert_allclose(errors[key], expected[key], **CLOSE)
+    text = value(page, "ravine-readout", "text")
+    assert f"<b>{expected['rate']:.4f}</b>" in text, (text, expected["rate"])
+
+
+def test_live_heavy_ball_sliders(browser, server):
+    page, errors, outside = live_page(
+        browser, server, "heavy_ball", ["ravine-alpha", "ravine-path"]
+    )
+    shoot(page, "heavy_ball", 1, "before")
+    assert_ravine(page, value(page, "ravine-alpha"), value(page, "ravine-beta"))  # as built
+    # A reader's key press on the α slider's handle moves it one step.
+    alpha = value(page, "ravine-alpha")
+    handle = page.locator(f".{live.CSS_CLASS}").nth(1).locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    recomputed(page, "ravine-path", lambda: (handle.focus(), page.keyboard.press("ArrowRight")))
+    assert value(page, "ravine-alpha") == pytest.approx(alpha + 0.001)
+    assert_ravine(page, value(page, "ravine-alpha"), value(page, "ravine-beta"))
+    # A grid of settings: converging fast, under-damped, past the edge of stability.
+    lr_opt, beta_opt, _ = theory.optimal_momentum(ravine.eigvals)
+    for lr, beta in ((round(lr_opt, 3), round(beta_opt, 2)), (0.03, 0.9), (0.19, 0.2)):
+        lr = set_slider(page, "ravine-alpha", lr, "ravine-path")
+        beta = set_slider(page, "ravine-beta", beta, "ravine-path")
+        assert_ravine(page, lr, beta)
+        assert value(page, "ravine-point", "data")  # the chosen point moved with them
+    assert "diverges" in value(page, "ravine-readout", "text")  # the last one does
+    shoot(page, "heavy_ball", 1, "after")
+    assert not outside and not errors, (outside, errors)
+    page.context.close()
+
+
+def test_live_stability_region_click(browser, server):
+    page, errors, outside = live_page(browser, server, "heavy_ball", ["stability-plane"])
+    shoot(page, "heavy_ball", 0, "before")
+    page.locator(f".{live.CSS_CLASS}").nth(0).scroll_into_view_if_needed()
+    seen = set()
+    # One point in each region: real roots, complex roots, divergent.
+    for h, beta in ((0.5, 0.05), (0.5, 0.6), (3.8, 0.3)):
+        x, y = page.evaluate(
+            f"([h, b]) => {{ {FIND} const view = Bokeh.index.find_one(find('stability-plane'));"
+            " const box = view.canvas_view.el.getBoundingClientRect();"
+            " return [box.left + view.frame.x_scale.compute(h),"
+            " box.top + view.frame.y_scale.compute(b)]; }",
+            [h, beta],
+        )
+        recomputed(page, "stability-iterates", lambda x=x, y=y: page.mouse.click(x, y))
+        picked = read(page, "stability-pick")
+        h_at, beta_at = float(picked["h"][0]), float(picked["beta"][0])
+        assert h_at == pytest.approx(h, abs=0.05) and beta_at == pytest.approx(beta, abs=0.05)
+        expected = live.stability_state(h_at, beta_at, 40)
+        np.testing.assert_allclose(read(page, "stability-iterates")["x"], expected["x"], **CLOSE)
+        roots = read(page, "stability-roots")
+        np.testing.assert_allclose(roots["re"], expected["re"], **CLOSE)
+        np.testing.assert_allclose(roots["im"], expected["im"], **CLOSE)
+        assert expected["kind"] in value(page, "stability-readout", "text")
+        seen.add(expected["kind"])
+    assert len(seen) == 3, seen
+    shoot(page, "heavy_ball", 0, "after")
+    assert not outside and not errors, (outside, errors)
+    page.context.close()
+
+
+def test_live_ewma_slider(browser, server):
+    page, errors, outside = live_page(browser, server, "moving_averages", ["ewma-beta"])
+    shoot(page, "moving_averages", 0, "before")
+    close = read(page, "ewma-lines")["x"]
+    for beta in (0.5, 0.98, 0.0, 0.995):
+        beta = set_slider(page, "ewma-beta", beta, "ewma-lines")
+        lines = read(page, "ewma-lines")
+        np.testing.assert_allclose(lines["raw"], averages.ewma(close, beta), **CLOSE)
+        np.testing.assert_allclose(
+            lines["corrected"], averages.ewma(close, beta, bias_correction=True), **CLOSE
+        )
+        text = value(page, "ewma-readout", "text")
+        assert f"<b>{averages.effective_window(beta):.1f}</b>" in text, text
+        assert f"<b>{averages.ewma_lag(beta):.1f}</b>" in text, text
+    shoot(page, "moving_averages", 0, "after")
+    assert not outside and not errors, (outside, errors)
+    page.context.close()
+
+
+def test_live_race_sliders(browser, server):
+    page, errors, outside = live_page(browser, server, "why_momentum_works", ["race-lr"])
+    shoot(page, "why_momentum_works", 0, "before")
+    # Settings whose runs do not amplify rounding: torch fuses some multiply-adds (an
+    # FMA), so evalib's own path moves by an ulp between CPUs, and a run that amplifies
+    # such differences (Nesterov at α = 0.001, β = 0.95 here, to about 1e-7) cannot be
+    # compared to 1e-9 with any other code. These three: settling, mixed, diverging.
+    for lr, beta in ((0.0008, 0.95), (0.0015, 0.9), (0.0025, 0.5)):
+        lr = set_slider(page, "race-lr", lr, "race-GD")
+        beta = set_slider(page, "race-beta", beta, "race-heavy-ball")
+        expected = live.race_state(rosenbrock, lr, beta, len(read(page, "race-GD")["x"]) - 1, 1e-3)
+        text = value(page, "race-readout", "text")
+        for racer in live.RACERS:
+            drawn = read(page, f"race-{racer.replace(' ', '-')}")
+            np.testing.assert_allclose(drawn["x"], expected[racer]["x"], **CLOSE)
+            np.testing.assert_allclose(drawn["y"], expected[racer]["y"], **CLOSE)
+            settle = expected[racer]["settle"]
+            assert f"{racer} <b>{'not reached' if settle is None else settle}</b>" in text, text
+    shoot(page, "why_momentum_works", 0, "after")
+    assert not outside and not errors, (outside, errors)
+    page.context.close()
+
+
+@pytest.mark.parametrize("chapter", ["heavy_ball", "moving_averages", "why_momentum_works"])
+def test_live_figures_stay_readable_in_dark_mode(browser, server, chapter):
+    page, errors, _ = live_page(browser, server, chapter, [], dark=True)
+    figures = page.locator(f".{live.CSS_CLASS}")
+    assert figures.count() >= 1
+    for i in range(figures.count()):
+        card = figures.nth(i).locator(".bk-Column").first
+        background = page.evaluate(
+            "(el) => getComputedStyle(el).backgroundColor", card.element_handle()
+        )
+        assert luminance(background) > 0.9, f"{chapter}: live figure {i} is on {background}"
+    page.screenshot(path=str(SCREENSHOTS / f"{chapter}-live-dark.png"))
+    assert not errors, errors
+    page.context.close()
