@@ -15,7 +15,6 @@ Needs Debian's chromium and the playwright package (both installed for the tests
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import http.server
 import shutil
@@ -26,6 +25,16 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+WEIGH = """() => {
+  const sizes = { html: performance.getEntriesByType("navigation")[0].encodedBodySize, js: 0, other: 0 };
+  for (const r of performance.getEntriesByType("resource")) {
+    const js = r.initiatorType === "script" || r.name.split("?")[0].endsWith(".js");
+    sizes[js ? "js" : "other"] += r.encodedBodySize;
+  }
+  return sizes;
+}"""
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -50,16 +59,6 @@ def weigh(html: Path) -> dict[str, Counter]:
         for page_path in pages:
             context = browser.new_context()  # a fresh cache: a first visit
             page = context.new_page()
-            sizes: Counter = Counter()
-
-            def count(response, sizes=sizes):
-                kind = response.request.resource_type
-                kind = {"document": "html", "script": "js"}.get(kind, "other")
-                # A redirect or an aborted request has no body.
-                with contextlib.suppress(Exception):
-                    sizes[kind] += len(response.body())
-
-            page.on("response", count)
             page.route(
                 "**/*",
                 lambda route: (
@@ -69,7 +68,10 @@ def weigh(html: Path) -> dict[str, Counter]:
                 ),
             )
             page.goto(f"{base}/{page_path}", wait_until="networkidle")
-            weights[page_path] = sizes
+            page.evaluate("() => window.MathJax?.startup?.promise")  # fonts load on typesetting
+            page.wait_for_load_state("networkidle")
+            # The browser's own record of every download (uncompressed: http.server).
+            weights[page_path] = Counter(page.evaluate(WEIGH))
             context.close()
         browser.close()
     server.shutdown()
