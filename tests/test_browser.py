@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
 import threading
 
 import numpy as np
 import pytest
+from chromium import CHROMIUM, NO_CHROMIUM, chromium
 
 from book_paths import CHAPTERS, CONFIG, HTML, ROOT, TOC, toc_files
 from evalib import averages, live, theory
 from evalib.landscapes import ravine, rosenbrock
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 PAGES = toc_files(TOC)
 BUILT_CHAPTERS = [md for md in CHAPTERS if f"book/{md.stem}" in PAGES]
@@ -29,8 +28,7 @@ pytestmark = [
     pytest.mark.book,
     pytest.mark.skipif(
         CHROMIUM is None,
-        reason="headless Chromium not found: install Debian's package (`apt-get install chromium`) "
-        "to run the browser tests",
+        reason=NO_CHROMIUM,
     ),
 ]
 
@@ -53,21 +51,8 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def visit(browser, server, entry: str, dark: bool = False):
@@ -269,6 +254,13 @@ def shoot(page, chapter: str, index: int, when: str) -> None:
     figure.screenshot(path=str(SCREENSHOTS / f"{chapter}-live{index}-{when}.png"))
 
 
+def finish(page, chapter: str, index: int, errors: list[str], outside: list[str]) -> None:
+    """The screenshot after; nothing asked the internet, nothing logged an error."""
+    shoot(page, chapter, index, "after")
+    assert not outside and not errors, (outside, errors)
+    page.context.close()
+
+
 def assert_ravine(page, lr: float, beta: float) -> None:
     expected = live.ravine_state(ravine, lr, beta, 100)
     path, errors = read(page, "ravine-path"), read(page, "ravine-errors")
@@ -301,9 +293,7 @@ def test_live_heavy_ball_sliders(browser, server):
         assert_ravine(page, lr, beta)
         assert value(page, "ravine-point", "data")  # the chosen point moved with them
     assert "diverges" in value(page, "ravine-readout", "text")  # the last one does
-    shoot(page, "heavy_ball", 1, "after")
-    assert not outside and not errors, (outside, errors)
-    page.context.close()
+    finish(page, "heavy_ball", 1, errors, outside)
 
 
 def test_live_stability_region_click(browser, server):
@@ -332,9 +322,7 @@ def test_live_stability_region_click(browser, server):
         assert expected["kind"] in value(page, "stability-readout", "text")
         seen.add(expected["kind"])
     assert len(seen) == 3, seen
-    shoot(page, "heavy_ball", 0, "after")
-    assert not outside and not errors, (outside, errors)
-    page.context.close()
+    finish(page, "heavy_ball", 0, errors, outside)
 
 
 def test_live_ewma_slider(browser, server):
@@ -351,9 +339,7 @@ def test_live_ewma_slider(browser, server):
         text = value(page, "ewma-readout", "text")
         assert f"<b>{averages.effective_window(beta):.1f}</b>" in text, text
         assert f"<b>{averages.ewma_lag(beta):.1f}</b>" in text, text
-    shoot(page, "moving_averages", 0, "after")
-    assert not outside and not errors, (outside, errors)
-    page.context.close()
+    finish(page, "moving_averages", 0, errors, outside)
 
 
 def test_live_race_sliders(browser, server):
@@ -374,9 +360,7 @@ def test_live_race_sliders(browser, server):
             np.testing.assert_allclose(drawn["y"], expected[racer]["y"], **CLOSE)
             settle = expected[racer]["settle"]
             assert f"{racer} <b>{'not reached' if settle is None else settle}</b>" in text, text
-    shoot(page, "why_momentum_works", 0, "after")
-    assert not outside and not errors, (outside, errors)
-    page.context.close()
+    finish(page, "why_momentum_works", 0, errors, outside)
 
 
 @pytest.mark.parametrize("chapter", ["heavy_ball", "moving_averages", "why_momentum_works"])

@@ -26,24 +26,18 @@ import functools
 import json
 import math
 import re
-import shutil
 from typing import Any
 
 import numpy as np
 import pytest
 from bokeh.models import ColumnDataSource, CustomJS, Div, Slider
+from chromium import chromium
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matplotlib import cbook
 
 from evalib import averages, landscapes, live, optim, theory
 from evalib.landscapes import ravine, rosenbrock
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-NO_CHROMIUM = (
-    "headless Chromium not found: install Debian's package (`apt-get install chromium`) "
-    "to run the tests of evalib.live's JavaScript"
-)
 
 # Agreement to rtol = atol = 1e-9 (the bound evalib/live.py promises). The
 # transcriptions keep evalib's operations and their order, but not every rounding:
@@ -106,27 +100,10 @@ def noisy_series() -> np.ndarray:
 @pytest.fixture(scope="module")
 def page():
     """A blank page (about:blank) in headless Chromium with JS_FUNCTIONS loaded."""
-    if CHROMIUM is None:
-        pytest.skip(NO_CHROMIUM)
-    playwright_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright not installed: `pip install playwright`"
-    )
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        blank = chromium.new_page()
+    with chromium() as browser:
+        blank = browser.new_page()
         blank.add_script_tag(content=live.JS_FUNCTIONS)
         yield blank
-        chromium.close()
 
 
 def as_array(values: Any) -> np.ndarray:
