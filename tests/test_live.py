@@ -2,7 +2,7 @@
 
 A live figure is drawn first with evalib's numbers; when a reader moves a slider, the
 functions of ``evalib.live.JS_FUNCTIONS`` (evalib/live.js) recompute them in the
-browser, each a transcription of one evalib function. Three kinds of tests:
+browser, each a transcription of one evalib function. Four kinds of tests:
 
 - agreement: each JavaScript function, run in headless Chromium on a blank page (no
   server, no network), against the evalib function it transcribes, over grids of
@@ -10,6 +10,9 @@ browser, each a transcription of one evalib function. Three kinds of tests:
 - callbacks: each figure's own slider (or click) code, run against stand-ins for its
   sliders, data sources and readout, must give what the figure built at the new
   setting shows;
+- the loader: a figure's HTML alone on a page, as Jupyter and Colab show it, fetches
+  BokehJS from Bokeh's CDN (answered here with the installed package's files) or says
+  that it could not;
 - Python: the figures as built (HTML, initial data, argument checks) and
   ``averages.ewma_lag``.
 
@@ -28,6 +31,7 @@ import math
 import re
 from typing import Any
 
+import bokeh
 import numpy as np
 import pytest
 from bokeh.models import ColumnDataSource, CustomJS, Div, Slider
@@ -98,12 +102,17 @@ def noisy_series() -> np.ndarray:
 
 # -- the browser ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def page():
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def page(browser):
     """A blank page (about:blank) in headless Chromium with JS_FUNCTIONS loaded."""
-    with chromium() as browser:
-        blank = browser.new_page()
-        blank.add_script_tag(content=live.JS_FUNCTIONS)
-        yield blank
+    blank = browser.new_page()
+    blank.add_script_tag(content=live.JS_FUNCTIONS)
+    return blank
 
 
 def as_array(values: Any) -> np.ndarray:
@@ -530,6 +539,48 @@ def test_html_holds_one_json_item_and_only_the_cdn_fallback(name):
     assert re.findall(r"(?:https?:)?//[\w.-]+\.\w+", html) == ["https://cdn.bokeh.org"]
     assert html.count(CDN) == 1
     assert fig.html() != html  # each display gets its own target id
+
+
+# -- the loader, as Jupyter and Colab run it (no BokehJS on the page) --------------------
+def show_alone(browser, cdn: str) -> tuple[Any, list[str]]:
+    """A figure's HTML on an empty page, as a notebook output shows it. ``cdn``:
+    "served" answers Bokeh's CDN with the installed package's own files (what Colab
+    downloads), "cut" refuses it (a notebook with no internet)."""
+    files = {path.name: path for path in live.bokeh_js_files()}
+    version = bokeh.__version__
+
+    def answer(route):
+        name = route.request.url.rsplit("/", 1)[-1].replace(f"-{version}.min.js", ".min.js")
+        if cdn == "served" and name in files:
+            route.fulfill(path=files[name], content_type="text/javascript")
+        else:
+            route.abort("internetdisconnected")
+
+    tab = browser.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.route("**/*", answer)
+    tab.set_content(
+        f"<html><body>{live.ewma_explorer(noisy_series(), zoom=10).html()}</body></html>"
+    )
+    return tab, errors
+
+
+def test_loader_fetches_bokehjs_from_the_cdn_where_the_page_has_none(browser):
+    tab, errors = show_alone(browser, "served")
+    tab.wait_for_function(
+        "() => window.Bokeh && Bokeh.documents.some((d) => d.get_model_by_name('ewma-beta'))"
+    )
+    assert tab.evaluate("() => Bokeh.version") == bokeh.__version__
+    assert not errors, errors
+
+
+def test_loader_says_so_when_bokehjs_cannot_be_fetched(browser):
+    tab, errors = show_alone(browser, "cut")
+    figure = tab.locator(f".{live.CSS_CLASS}")
+    figure.filter(has_text="could not be loaded").wait_for()
+    assert bokeh.__version__ in figure.inner_text()
+    assert not errors, errors
 
 
 def named_data(fig: live.LiveFigure, name: str) -> dict[str, Any]:
