@@ -748,7 +748,8 @@ def race_state(
 ) -> dict[str, Any]:
     """The numbers :func:`optimiser_race` draws for one setting, from evalib: each
     racer's path from ``optim.trajectory`` (``HeavyBall`` with ``momentum=0``, with
-    ``β``, and ``Nesterov`` with ``β``) and its ``optim.steps_to_stay_within``."""
+    ``β``, and ``Nesterov`` with ``β``), its ``optim.steps_to_stay_within`` (``settle``)
+    and whether it diverged (``diverged``: its last rows are NaN)."""
     instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
     makers = {
         "GD": lambda p: HeavyBall(p, lr=lr, momentum=0.0),
@@ -767,6 +768,7 @@ def race_state(
             "x": path[:, 0].tolist(),
             "y": path[:, 1].tolist(),
             "settle": steps_to_stay_within(path, minimum, tol),
+            "diverged": bool(np.isnan(path[-1]).any()),
         }
     return state
 
@@ -785,7 +787,8 @@ def optimiser_race(
     Sliders set the learning rate (within ``lr_range``, PyTorch's ``lr``) and ``β``
     (the momentum of the two momentum methods). Left, the three paths over the contour
     lines; right, each one's distance to the minimum per step (log scale). The readout
-    counts the steps until each stays within ``tol`` of the minimum for good.
+    counts the steps until each stays within ``tol`` of the minimum for good, or says
+    that it diverges.
     """
     instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
     if not isinstance(lr_range, (tuple, list)):
@@ -842,9 +845,7 @@ def optimiser_race(
         fig.legend.background_fill_alpha = 0.7
     lr_slider = _slider("race-lr", "α (learning rate)", lo, hi, lr, (hi - lo) / 200, "0.00000")
     beta_slider = _slider("race-beta", "β (momentum)", 0.0, 0.99, beta, 0.01, "0.00")
-    readout = Div(
-        text=_race_text({r: state[r]["settle"] for r in RACERS}, steps, tol), name="race-readout"
-    )
+    readout = Div(text=_race_text([state[r] for r in RACERS], steps, tol), name="race-readout")
     update = CustomJS(
         args=dict(
             lr=lr_slider,
@@ -861,16 +862,17 @@ def optimiser_race(
         ),
         code=JS_FUNCTIONS
         + r"""
-const settle = [];
+const outcome = [];
 racers.forEach((racer, i) => {
   const b = racer === "GD" ? 0 : beta.value;
   const [xs, ys] = optimiserPath(land, start, lr.value, b, racer === "Nesterov", steps);
   sources[i].data = { k: xs.map((_, k) => k), x: xs, y: ys,
                       d: xs.map((x, k) => Math.hypot(x - minimum[0], ys[k] - minimum[1])) };
-  settle.push(stepsToStayWithin(xs, ys, minimum, tol));
+  const settle = stepsToStayWithin(xs, ys, minimum, tol);
+  outcome.push(settle !== null ? settle : Number.isNaN(xs[steps]) ? "diverges" : "not reached");
 });
 readout.text = `Steps until within ${tolText} of the minimum for good (of ${steps}): ` +
-  racers.map((r, i) => `${r} <b>${settle[i] === null ? "not reached" : settle[i]}</b>`).join(", ");
+  racers.map((r, i) => `${r} <b>${outcome[i]}</b>`).join(", ");
 """,
     )
     lr_slider.js_on_change("value", update)
@@ -880,8 +882,17 @@ readout.text = `Steps until within ${tolText} of the minimum for good (of ${step
     )
 
 
-def _race_text(settle: dict[str, int | None], steps: int, tol: float) -> str:
-    parts = [f"{r} <b>{'not reached' if s is None else s}</b>" for r, s in settle.items()]
+def _race_text(runs: list[dict[str, Any]], steps: int, tol: float) -> str:
+    """The race's readout: per racer, the step it settles, or that it diverges or not."""
+    outcomes = [
+        run["settle"]
+        if run["settle"] is not None
+        else "diverges"
+        if run["diverged"]
+        else "not reached"
+        for run in runs
+    ]
+    parts = [f"{racer} <b>{outcome}</b>" for racer, outcome in zip(RACERS, outcomes)]
     return f"Steps until within {tol:g} of the minimum for good (of {steps}): " + ", ".join(parts)
 
 
