@@ -1,6 +1,9 @@
 // The JavaScript that evalib.live's figures run in the browser. Each function is a
-// line-by-line transcription of the evalib function named in its comment, in the same
-// floating-point order; tests/test_live.py checks each against evalib to 1e-9.
+// line-by-line transcription of the evalib function named in its comment, with its
+// operations in the same order; tests/test_live.py checks each against evalib to 1e-9.
+// Results are bit for bit the same where evalib runs the same IEEE operations (NumPy);
+// where it relies on torch they agree to rounding: torch takes the gradient by autograd
+// and may fuse a multiply and an add into one rounding (an FMA).
 
 // evalib.theory.momentum_roots for one (h, b): the roots of mu^2 - (1 + b - h) mu + b,
 // as [re, im] pairs, larger modulus first; the smaller is b / (the larger).
@@ -76,7 +79,8 @@ function landscapeFns(land) {
            grad: (w) => { const inner = w[1] - w[0] * w[0];
                           return [-2 * (a - w[0]) - 4 * bb * w[0] * inner, 2 * bb * inner]; } };
 }
-// evalib.optim.trajectory with evalib.optim.HeavyBall (nesterov false) or Nesterov:
+// evalib.optim.trajectory with evalib.optim.HeavyBall (nesterov false) or Nesterov,
+// with the closed-form gradients above where trajectory uses autograd:
 // z <- b z + g, then w <- w - lr z (heavy ball) or w <- w - lr (g + b z) (Nesterov).
 // A non-finite loss, gradient or iterate ends the run; the later rows stay NaN.
 function optimiserPath(land, w0, lr, b, nesterov, steps) {

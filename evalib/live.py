@@ -12,10 +12,10 @@ Four figures, each shown by the chapter that teaches it:
 
 The figure drawn first holds evalib's own numbers. When a slider moves, a few lines of
 JavaScript compute the new ones in the browser, with no kernel. Each JavaScript
-function in :data:`JS_FUNCTIONS` transcribes, line by line and in the same floating-point
-order, the evalib function named in its comment; ``tests/test_live.py`` runs it
-against evalib for a grid of settings and ``tests/test_browser.py`` reads the numbers
-of the built pages back, both to 1e-9.
+function in :data:`JS_FUNCTIONS` transcribes, line by line and with its operations in
+the same order, the evalib function named in its comment; ``tests/test_live.py`` runs
+it against evalib for a grid of settings and ``tests/test_browser.py`` reads the
+numbers of the built pages back, both to 1e-9.
 
 Where BokehJS comes from: the built book serves the installed bokeh package's own
 BokehJS from ``_static`` (``book/_ext``), once per page; in Jupyter or Colab a figure
