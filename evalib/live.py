@@ -268,7 +268,6 @@ def ravine_explorer(
         raise ValueError(f"lr must be in (0, {lr_max}] (the slider's range), got {lr}")
     beta = unit_interval("beta", beta)
     state = ravine_state(land, lr, beta, steps)
-    names = dict(x="x", y="y")
     path = ColumnDataSource({c: state[c] for c in ("x", "y")}, name="ravine-path")
     errors = ColumnDataSource(
         {c: state[c] for c in ("k", "err1", "err2", "theory1", "theory2")}, name="ravine-errors"
@@ -283,11 +282,10 @@ def ravine_explorer(
         x_range=(x0, x1),
         y_range=(y0, y1),
         height=320,
-        match_aspect=True,
     )
     _contours(paths, land, 10, log=False)
-    paths.line(source=path, line_color=PALETTE["blue"], line_width=2, **names)
-    paths.scatter(source=path, size=3, color=PALETTE["blue"], **names)
+    paths.line("x", "y", source=path, line_color=PALETTE["blue"], line_width=2)
+    paths.scatter("x", "y", source=path, size=3, color=PALETTE["blue"])
     paths.scatter(
         [land.center[0]], [land.center[1]], marker="star", size=14, color=PALETTE["black"]
     )
@@ -584,7 +582,6 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
         width=260,
         x_range=(-1.6, 1.6),
         y_range=(-1.6, 1.6),
-        match_aspect=True,
     )
     disk.line(np.cos(circle), np.sin(circle), color="black")
     disk.scatter("re", "im", source=roots, size=10, color=PALETTE["vermillion"])
