@@ -683,7 +683,7 @@ def ewma_explorer(
     panels = []
     for title, x_range in (("the whole series", None), (f"the first {zoom} points", zoom)):
         fig = _figure(
-            f"EWMA of the {label}: {title}",
+            f"EWMA: {title}",
             "date" if axis == "datetime" else "step",
             label,
             x_axis_type=axis,
