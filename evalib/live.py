@@ -216,8 +216,8 @@ def ravine_state(land: Quadratic, lr: float, beta: float, steps: int) -> dict[st
     """The numbers :func:`ravine_explorer` draws for one setting, from evalib.
 
     ``path`` (``x``, ``y``), the eigen-coordinates' sizes ``|x_i(k)|`` (``err1``,
-    ``err2``, flat direction first), their predicted envelopes ``|x_i(0)| ρ_i^k`` with
-    ``ρ_i`` the spectral radius of that direction's R (``theory1``, ``theory2``), the
+    ``err2``, flat direction first), the lines ``|x_i(0)| ρ_i^k`` that fall at the rate ``ρ_i``
+    predicted for that direction, the spectral radius of its R (``theory1``, ``theory2``), the
     rate ``momentum_rate`` and the rate measured from ``‖x_k‖`` by ``empirical_rate``.
     """
     instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
@@ -250,8 +250,8 @@ def ravine_explorer(
     """The heavy ball on a 2-D quadratic with sliders for ``α`` and ``β``.
 
     Three panels: the path over the contour lines; the error along each eigen-direction,
-    ``|x_i(k)|`` on a log scale, with the envelope ``|x_i(0)| ρ(R_i)^k`` that theory
-    predicts (dashed); and the ``(α, β)`` plane coloured by the rate, with Polyak's
+    ``|x_i(k)|`` on a log scale, beside the line ``|x_i(0)| ρ(R_i)^k`` that falls at the
+    rate theory predicts (dashed); and the ``(α, β)`` plane coloured by the rate, with Polyak's
     optimum (``theory.optimal_momentum``), each direction's critical damping
     ``β = (1 − √(αλ_i))²`` and the stability edge ``α = (2 + 2β)/λ_max``. A click in the
     plane moves both sliders there. The readout compares the rate with the one measured
