@@ -239,7 +239,7 @@ def ravine_state(land: Quadratic, lr: float, beta: float, steps: int) -> dict[st
         "err2": _finite_or_nan(coords[:, order[1]]),
         "theory1": _finite_or_nan(envelopes[0]),
         "theory2": _finite_or_nan(envelopes[1]),
-        "rate": theory.momentum_rate(lr, beta, land.eigvals),
+        "rate": max(per_direction),  # momentum_rate over both eigenvalues
         "measured": measured,
     }
 
@@ -354,7 +354,7 @@ errors.data = {
   theory2: k.map((i) => clean(coords[0][order[1]] * rates[1] ** i))
 };
 point.data = { lr: [lr], beta: [b] };
-const rate = momentumRate(lr, b, lams);
+const rate = Math.max(...rates);  // momentumRate over both eigenvalues
 const measured = empiricalRate(coords.map((c) => Math.hypot(c[0], c[1])));
 readout.text = ravineText(lr, b, rate, measured);
 """
