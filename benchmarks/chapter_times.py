@@ -4,7 +4,7 @@ Executes every chapter's notebook as ``pytest --nbmake`` does (nbclient, a fresh
 ``python3`` kernel, the chapter's folder as working directory), once on a quiet machine
 and once while another process keeps one core busy, and prints each chapter's two
 times and their ratio. The book promises that a chapter keeps its pace on a shared
-2-core machine (a ratio of at most 1.5) thanks to :func:`evalib.runtime.set_threads`.
+2-core machine (a ratio of at most 1.5) thanks to :func:`evalib.book.runtime.set_threads`.
 
     .venv/bin/python benchmarks/chapter_times.py                 # every chapter
     .venv/bin/python benchmarks/chapter_times.py training        # some chapters

@@ -29,9 +29,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from evalib.book.runtime import device
 from evalib.cam import GradCAM
 from evalib.models import ResNet18
-from evalib.runtime import device
 
 
 def sync(dev: torch.device) -> None:

@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from evalib import data as evadata
+from evalib.book import data as evadata
+from evalib.book.runtime import seed_everything, set_threads
 from evalib.models import ResNet18
-from evalib.runtime import seed_everything, set_threads
 from evalib.sweep import classifier_inputs, largest_curvature, momentum_sweep
 from evalib.train import fit, momentum_sgd, one_cycle
 

@@ -1,10 +1,11 @@
 """What a reader's browser downloads for each page of the built book.
 
-Serves a built book (``_build/html`` by default) on loopback, opens every page in
-headless Chromium with the network cut off, and adds up the bytes of every response:
-the page's HTML, its scripts (MathJax, BokehJS, the theme) and everything else (CSS,
-fonts, images). Given ``--before DIR``, another build (e.g. of an earlier commit), it
-prints both and the ratio after / before.
+Serves a built book (``_build/html`` by default) on loopback as a static host does
+(text gzip-compressed), opens every page in headless Chromium with the network cut off,
+and adds up the bytes that cross the network for every response: the page's HTML, its
+scripts (MathJax, BokehJS, the theme) and everything else (CSS, fonts, images).
+Given ``--before DIR``, another build (e.g. of an earlier commit), it prints both and
+the ratio after / before.
 
     python benchmarks/page_weight.py
     python benchmarks/page_weight.py --before /tmp/old-build/_build/html
@@ -15,17 +16,17 @@ Needs Debian's chromium and the playwright package (both installed for the tests
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import shutil
-import threading
+import sys
 from collections import Counter
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-
+sys.path.insert(0, str(ROOT / "tests"))  # the shared static host and browser flags
+from chromium import FLAGS  # noqa: E402
+from static_host import serve  # noqa: E402
 
 WEIGH = """() => {
   const sizes = { html: performance.getEntriesByType("navigation")[0].encodedBodySize, js: 0, other: 0 };
@@ -37,25 +38,19 @@ WEIGH = """() => {
 }"""
 
 
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 def weigh(html: Path) -> dict[str, Counter]:
-    """Bytes per page, split into html / js / other."""
-    handler = functools.partial(Quiet, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    """Bytes per page as transferred (gzip where a host compresses), split into
+    html / js / other."""
+    with serve(html) as base:
+        return _weigh(html, base)
+
+
+def _weigh(html: Path, base: str) -> dict[str, Counter]:
     pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html"))
     pages = [p for p in pages if not p.startswith(("_", "genindex", "search"))]
     weights: dict[str, Counter] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=FLAGS)
         for page_path in pages:
             context = browser.new_context()  # a fresh cache: a first visit
             page = context.new_page()
@@ -70,11 +65,10 @@ def weigh(html: Path) -> dict[str, Counter]:
             page.goto(f"{base}/{page_path}", wait_until="networkidle")
             page.evaluate("() => window.MathJax?.startup?.promise")  # fonts load on typesetting
             page.wait_for_load_state("networkidle")
-            # The browser's own record of every download (uncompressed: http.server).
+            # The browser's own record of every download, as transferred.
             weights[page_path] = Counter(page.evaluate(WEIGH))
             context.close()
         browser.close()
-    server.shutdown()
     return weights
 
 

@@ -28,9 +28,9 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
-from evalib.data import CIFAR10_MEAN, CIFAR10_STD, loaders, test_transform, train_transform
+from evalib.book.data import CIFAR10_MEAN, CIFAR10_STD, loaders, test_transform, train_transform
+from evalib.book.runtime import device
 from evalib.models import ResNet18
-from evalib.runtime import device
 from evalib.train import fit, momentum_sgd
 
 
@@ -93,7 +93,7 @@ class RandomCIFAR(Dataset):
 
 def epoch_seconds(width: int, batch: int, workers: int, epochs: int = 2) -> list[float]:
     """Wall time of each of ``epochs`` epochs of ``fit`` on 50,000 training and 10,000
-    test images, through :func:`evalib.data.loaders`, as the chapter's CIFAR-10 goes."""
+    test images, through :func:`evalib.book.data.loaders`, as the chapter's CIFAR-10 goes."""
     train, test = loaders(
         RandomCIFAR(50_000, train_transform(CIFAR10_MEAN, CIFAR10_STD)),
         RandomCIFAR(10_000, test_transform(CIFAR10_MEAN, CIFAR10_STD), seed=1),

@@ -1,6 +1,6 @@
 """evalib: the companion package of the EVA momentum book.
 
-One module per idea, each explained by a chapter of the book:
+The course: one module per idea, each explained by a chapter of the book.
 
 - ``evalib.averages``: simple, weighted and exponential moving averages.
 - ``evalib.theory``: convergence rates of gradient descent and the heavy ball on a quadratic.
@@ -9,13 +9,16 @@ One module per idea, each explained by a chapter of the book:
 - ``evalib.noise``: minibatch gradient noise and what a moving average does to it.
 - ``evalib.models``: the CIFAR ResNet-18 with a gradient hook on ``layer4``.
 - ``evalib.cam``: Grad-CAM (and Grad-CAM++) on any model, and the pointing game.
-- ``evalib.data``: CIFAR-10 loaders with an offline digits fallback.
-- ``evalib.digits``: the offline digits: handwritten digits on cluttered canvases, with boxes.
-- ``evalib.train``: training and evaluation loops with progress bars and checkpoints.
+- ``evalib.train``: training and evaluation loops with progress bars.
 - ``evalib.sweep``: a momentum sweep: one run per setting, same start, same batches.
-- ``evalib.runtime``: the device, the quick/full run profile and the CPU threads.
-- ``evalib.plots``: the book's figure style and its landscape and CAM plots.
-- ``evalib.live``: live figures whose sliders recompute in the reader's browser.
+
+The book's machinery, in ``evalib.book``: what runs the chapters, not what they teach.
+
+- ``evalib.book.runtime``: the device, the quick/full run profile and the CPU threads.
+- ``evalib.book.plots``: the book's figure style and its landscape and CAM plots.
+- ``evalib.book.live``: live figures whose sliders recompute in the reader's browser.
+- ``evalib.book.data``: CIFAR-10 loaders with an offline digits fallback.
+- ``evalib.book.digits``: the offline digits: handwritten digits on cluttered canvases, with boxes.
 """
 
 from importlib.metadata import PackageNotFoundError, version

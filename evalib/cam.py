@@ -306,7 +306,7 @@ def pointing_game(maps: Tensor, boxes: Tensor) -> PointingGame:
 
     ``maps``: ``(N, H, W)``, e.g. from :meth:`GradCAM.cam`; ``boxes``: ``(N, 4)``
     integer ``(x0, y0, x1, y1)`` in pixels, ``x1, y1`` exclusive, as
-    :class:`evalib.data.OfflineDigits` keeps them. The peak of map ``i`` is its
+    :class:`evalib.book.data.OfflineDigits` keeps them. The peak of map ``i`` is its
     largest pixel ``(y, x)`` (the first one in row-major order on ties); image ``i``
     is a hit when ``x0 <= x < x1`` and ``y0 <= y < y1``. A map with no positive value
     points nowhere and counts as a miss. The chance level is

@@ -23,8 +23,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from evalib._checks import finite_real, flag, integer, sized, unit_interval
+from evalib.book.runtime import checked_device
 from evalib.models import ResNet18
-from evalib.runtime import checked_device
 from evalib.train import History, fit
 
 __all__ = ["classifier_inputs", "largest_curvature", "momentum_sweep"]

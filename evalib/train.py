@@ -7,7 +7,7 @@ loss and accuracy on a loader. What the loop adds to the textbook version:
 - one tidy progress bar per call (``tqdm.auto``: a widget in Jupyter, text elsewhere);
 - any loader with ``__len__`` and ``__iter__`` (:class:`Loader`), a ``DataLoader`` or
   one that keeps the data on the GPU;
-- training on the device from :func:`evalib.runtime.device`, evaluation on the model's
+- training on the device from :func:`evalib.book.runtime.device`, evaluation on the model's
   own (the model is left where and as it was); on CUDA, mixed precision (bf16
   autocast where the GPU supports it, else fp16 with a gradient scaler), channels-last
   memory layout (CUDA only: see :func:`fit`) and non-blocking host-to-device copies;
@@ -49,7 +49,6 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from evalib import runtime
 from evalib._checks import (
     file_path,
     finite_real,
@@ -61,6 +60,7 @@ from evalib._checks import (
     parameters,
     unit_interval,
 )
+from evalib.book import runtime
 
 __all__ = [
     "History",
@@ -271,7 +271,7 @@ def _move(model: nn.Module, device: torch.device, channels_last: bool) -> None:
 
 def _model_device(model: nn.Module) -> torch.device:
     """Where the model lives: the device of its first parameter (or buffer); a model
-    with neither runs on :func:`evalib.runtime.device`."""
+    with neither runs on :func:`evalib.book.runtime.device`."""
     first = next(itertools.chain(model.parameters(), model.buffers()), None)
     return runtime.device() if first is None else first.device
 
@@ -970,7 +970,7 @@ def fit(
     so such a run cannot be told apart: pass new objects.)
 
     ``loss_fn`` defaults to cross-entropy. ``device`` defaults to
-    :func:`evalib.runtime.device`; the model is moved there and stays there. ``amp``
+    :func:`evalib.book.runtime.device`; the model is moved there and stays there. ``amp``
     (default: on for CUDA) runs the forward pass under autocast, bf16 where supported,
     else fp16 with gradient scaling; it is ignored off CUDA. ``channels_last``
     (default: on for CUDA) stores images and weights channels-last, faster for

@@ -45,21 +45,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import evalib
-from evalib import (
-    averages,
-    cam,
-    data,
-    landscapes,
-    live,
-    models,
-    noise,
-    optim,
-    plots,
-    runtime,
-    sweep,
-    theory,
-    train,
-)
+from evalib import averages, cam, landscapes, models, noise, optim, sweep, theory, train
+from evalib.book import data, live, plots, runtime
 
 EVALIB_DIR = Path(evalib.__file__).resolve().parent
 NAN, INF = math.nan, math.inf
@@ -1403,7 +1390,7 @@ add(
 )
 
 # ----------------------------------------------------------------------------------
-# evalib.data
+# evalib.book.data
 # ----------------------------------------------------------------------------------
 
 M = "data"
@@ -2257,7 +2244,7 @@ add(
 )
 
 # ----------------------------------------------------------------------------------
-# evalib.runtime
+# evalib.book.runtime
 # ----------------------------------------------------------------------------------
 
 M = "runtime"
@@ -2318,7 +2305,7 @@ add(M, "device", runtime.device, check=lambda r: isinstance(r, torch.device))
 add(M, "cpu_threads", runtime.cpu_threads, check=lambda r: isinstance(r, int) and r >= 1)
 
 # ----------------------------------------------------------------------------------
-# evalib.plots
+# evalib.book.plots
 # ----------------------------------------------------------------------------------
 
 M = "plots"
@@ -2491,7 +2478,7 @@ add(
 )
 
 # ----------------------------------------------------------------------------------
-# evalib.live
+# evalib.book.live
 # ----------------------------------------------------------------------------------
 
 M = "live"

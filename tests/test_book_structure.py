@@ -85,20 +85,22 @@ def test_first_cell_installs_evalib_from_the_configured_repository(md):
 )
 def test_code_never_hard_codes_cuda(path):
     assert not re.search(r"\.cuda\(\)", path.read_text()), (
-        f"{path.name}: use evalib.runtime.device()"
+        f"{path.name}: use evalib.book.runtime.device()"
     )
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
 def test_chapters_that_use_torch_set_its_threads_through_evalib(md):
     # Two spinning OpenMP threads on a shared 2-core machine made a chapter 3-5x slower;
-    # evalib.runtime.set_threads applies the measured policy however the chapter runs.
+    # evalib.book.runtime.set_threads applies the measured policy however the chapter runs.
     source = md.read_text()
     if re.search(r"^import torch$", source, re.MULTILINE):
         assert "set_threads(" in source, (
-            f"{md.name}: call evalib.runtime.set_threads() in the imports cell"
+            f"{md.name}: call evalib.book.runtime.set_threads() in the imports cell"
         )
-        assert "torch.set_num_threads" not in source, f"{md.name}: use evalib.runtime.set_threads"
+        assert "torch.set_num_threads" not in source, (
+            f"{md.name}: use evalib.book.runtime.set_threads"
+        )
 
 
 def test_evalib_reports_the_version_of_pyproject():

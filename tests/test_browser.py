@@ -13,10 +13,11 @@ import threading
 
 import numpy as np
 import pytest
-from chromium import CHROMIUM, NO_CHROMIUM, chromium
 
 from book_paths import CHAPTERS, CONFIG, HTML, ROOT, TOC, toc_files
-from evalib import averages, live, theory
+from chromium import CHROMIUM, NO_CHROMIUM, chromium
+from evalib import averages, theory
+from evalib.book import live
 from evalib.landscapes import ravine, rosenbrock
 
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -156,7 +157,7 @@ def test_animations_play(browser, server, md):
 @pytest.mark.parametrize("md", BUILT_CHAPTERS, ids=lambda p: p.stem)
 def test_dark_mode_keeps_figures_on_white(browser, server, md):
     """In dark mode the page turns dark while figures keep their white background
-    (set by evalib.plots.use_style), so their black labels stay readable."""
+    (set by evalib.book.plots.use_style), so their black labels stay readable."""
     page, errors, _ = visit(browser, server, f"book/{md.stem}", dark=True)
     assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
     page_background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
@@ -190,12 +191,12 @@ def luminance(css_color: str) -> float:
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
 
 
-# -- the live figures (evalib.live) -------------------------------------------------------
+# -- the live figures (evalib.book.live) -------------------------------------------------------
 # Each test opens a chapter offline, moves a slider (or clicks the plane) as a reader
 # would, waits for the page to recompute, and checks that the plotted numbers equal
 # evalib's for the setting read back from the page. The figure as built holds evalib's
 # own numbers; after a move they come from the JavaScript transcriptions in
-# evalib/live.js, so a transcription that drifts from evalib fails here. Screenshots of
+# evalib/book/live.js, so a transcription that drifts from evalib fails here. Screenshots of
 # each figure before and after go to _build/screenshots/.
 FIND = """const find = (name) => { for (const doc of Bokeh.documents) {
             const model = doc.get_model_by_name(name); if (model) return model; } return null; };"""

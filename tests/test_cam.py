@@ -256,7 +256,7 @@ def test_cam_overlay_draws_the_map_over_the_image_with_a_colour_bar(model, x):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from evalib.plots import cam_overlay
+    from evalib.book.plots import cam_overlay
 
     with GradCAM(model, model.layer4) as cam:
         maps = cam(x)

@@ -10,8 +10,8 @@ import math
 import pytest
 import torch
 
+from evalib.book.data import load
 from evalib.cam import GradCAM
-from evalib.data import load
 from evalib.models import ResNet18
 from evalib.train import evaluate, fit, load_checkpoint, momentum_sgd
 from tiny_net import TinyNet

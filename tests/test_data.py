@@ -1,4 +1,4 @@
-"""Tests of evalib.data: data root, offline fallback, transforms, loaders and their subsets."""
+"""Tests of evalib.book.data: data root, offline fallback, transforms, loaders and their subsets."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from evalib import data
-from evalib.data import OfflineDataWarning, OfflineDigits, load
+from evalib.book import data
+from evalib.book.data import OfflineDataWarning, OfflineDigits, load
 
 
 @pytest.fixture

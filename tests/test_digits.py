@@ -1,12 +1,12 @@
-"""Tests of evalib.digits: the offline digits, their boxes and their seeded split."""
+"""Tests of evalib.book.digits: the offline digits, their boxes and their seeded split."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from evalib import digits
-from evalib.digits import OfflineDigits, make_digits
+from evalib.book import digits
+from evalib.book.digits import OfflineDigits, make_digits
 
 
 def test_offline_digits_are_deterministic_per_seed():

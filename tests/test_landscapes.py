@@ -163,7 +163,7 @@ def test_calls_reject_points_that_are_not_2d() -> None:
         ravine.grid(1)
 
 
-# -- the contour-and-path figures of evalib.plots ------------------------------------------
+# -- the contour-and-path figures of evalib.book.plots ------------------------------------------
 def _played(anim: Any) -> tuple[Any, list[tuple[str, dict[str, np.ndarray]]]]:
     """Play ``anim`` through its public ``save`` into a writer that keeps, per frame, the
     title and the data of each labelled line: no file is written and no image encoded.
@@ -197,7 +197,7 @@ def test_plot_paths_draws_every_path_and_marks_the_minimum() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from evalib import plots
+    from evalib.book import plots
     from evalib.theory import run_gd, run_momentum
 
     paths = {
@@ -227,7 +227,7 @@ def test_plot_paths_styles_replace_the_palette_colour_of_named_paths() -> None:
     import matplotlib.pyplot as plt
     from matplotlib.colors import to_hex
 
-    from evalib import plots
+    from evalib.book import plots
     from evalib.theory import run_gd
 
     paths = {
@@ -261,7 +261,7 @@ def test_animate_paths_ends_on_the_last_iterate() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from evalib import plots
+    from evalib.book import plots
     from evalib.theory import run_gd
 
     path = run_gd(ravine.grad, ravine.start, 0.09, 20)

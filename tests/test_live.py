@@ -1,7 +1,7 @@
-"""evalib.live: its JavaScript agrees with evalib, and its figures as built.
+"""evalib.book.live: its JavaScript agrees with evalib, and its figures as built.
 
 A live figure is drawn first with evalib's numbers; when a reader moves a slider, the
-functions of ``evalib.live.JS_FUNCTIONS`` (evalib/live.js) recompute them in the
+functions of ``evalib.book.live.JS_FUNCTIONS`` (evalib/book/live.js) recompute them in the
 browser, each a transcription of one evalib function. Four kinds of tests:
 
 - agreement: each JavaScript function, run in headless Chromium on a blank page (no
@@ -35,15 +35,16 @@ import bokeh
 import numpy as np
 import pytest
 from bokeh.models import ColumnDataSource, CustomJS, Div, Slider
-from chromium import chromium
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matplotlib import cbook
 
-from evalib import averages, landscapes, live, optim, theory
+from chromium import chromium
+from evalib import averages, landscapes, optim, theory
+from evalib.book import live
 from evalib.landscapes import ravine, rosenbrock
 
-# Agreement to rtol = atol = 1e-9 (the bound evalib/live.py promises). The
+# Agreement to rtol = atol = 1e-9 (the bound evalib/book/live.py promises). The
 # transcriptions keep evalib's operations and their order, but not every rounding:
 # V8's Math.log, exp, expm1, pow and hypot may differ from glibc's and NumPy's in the
 # last bit; NumPy divides complex numbers by Smith's method where momentumRoots

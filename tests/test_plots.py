@@ -1,4 +1,4 @@
-"""evalib.plots: the shared figure style."""
+"""evalib.book.plots: the shared figure style."""
 
 import matplotlib
 
@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from evalib import plots
+from evalib.book import plots
 
 
 def test_use_style_sets_the_colour_blind_safe_cycle():

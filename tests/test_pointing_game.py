@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from evalib.book.data import make_digits
 from evalib.cam import pointing_game
-from evalib.data import make_digits
 
 
 def one_hot_map(height: int, width: int, y: int, x: int) -> torch.Tensor:

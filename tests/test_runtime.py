@@ -1,9 +1,9 @@
-"""evalib.runtime: device order and the quick/full profile switch."""
+"""evalib.book.runtime: device order and the quick/full profile switch."""
 
 import pytest
 import torch
 
-from evalib import runtime
+from evalib.book import runtime
 
 
 def test_profile_defaults_to_full_with_cuda_and_quick_without(monkeypatch):

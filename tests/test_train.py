@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from evalib.data import load
+from evalib.book.data import load
 from evalib.train import (
     History,
     evaluate,

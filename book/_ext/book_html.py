@@ -13,7 +13,7 @@ from a CDN:
   The book theme already ships Font Awesome and draws those ``fa`` icons itself, so
   the CDN link is dropped from the built pages (in Jupyter and Colab it stays).
 
-The live figures of :mod:`evalib.live` need BokehJS. It is copied from the installed
+The live figures of :mod:`evalib.book.live` need BokehJS. It is copied from the installed
 bokeh package into ``_static/bokeh`` and loaded once by each page that shows a live
 figure (the figures themselves carry only their data and callbacks).
 """
@@ -70,7 +70,7 @@ def strip_animation_cdn(outdir: Path) -> None:
 
 
 def copy_bokeh(outdir: Path) -> None:
-    from evalib.live import bokeh_js_files
+    from evalib.book.live import bokeh_js_files
 
     target = outdir / "_static" / "bokeh"
     target.mkdir(parents=True, exist_ok=True)
@@ -90,7 +90,7 @@ def load_bokeh_where_needed(
     app: Sphinx, pagename: str, templatename: str, context: dict, doctree
 ) -> None:
     """A page that shows a live figure loads BokehJS from _static, before its body runs."""
-    from evalib.live import CSS_CLASS, bokeh_js_files
+    from evalib.book.live import CSS_CLASS, bokeh_js_files
 
     if f'class="{CSS_CLASS}"' in context.get("body", ""):
         for source in bokeh_js_files():

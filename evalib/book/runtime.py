@@ -30,7 +30,7 @@ def device() -> torch.device:
     return torch.device("cpu")
 
 
-_DEVICES = "'cpu', 'cuda', 'cuda:N' or 'mps' (or None: evalib.runtime.device())"
+_DEVICES = "'cpu', 'cuda', 'cuda:N' or 'mps' (or None: evalib.book.runtime.device())"
 
 
 def checked_device(requested: Any = None) -> torch.device:

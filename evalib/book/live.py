@@ -46,9 +46,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from evalib import averages, theory
 from evalib._checks import finite_real, instance, integer, real_array, unit_interval
+from evalib.book.plots import PALETTE
 from evalib.landscapes import Quadratic, Rosenbrock, ravine
 from evalib.optim import HeavyBall, Nesterov, steps_to_stay_within, trajectory
-from evalib.plots import PALETTE
 
 #: The BokehJS files a page with live figures loads (the core and the sliders).
 BOKEH_JS = ("bokeh", "bokeh-widgets")
@@ -59,7 +59,7 @@ CSS_CLASS = "evalib-live"
 _CARD = {"background-color": "white", "color": "#222", "padding": "8px", "border-radius": "6px"}
 
 #: The JavaScript transcriptions of evalib functions that the live figures run (live.js).
-JS_FUNCTIONS = files("evalib").joinpath("live.js").read_text(encoding="utf-8")
+JS_FUNCTIONS = files("evalib.book").joinpath("live.js").read_text(encoding="utf-8")
 
 
 class LiveFigure:

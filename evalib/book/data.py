@@ -8,7 +8,7 @@ normalisation ``(x - mean) / std``.
 
 CIFAR-10 is downloaded on first use (``download=True``, as in Colab). Where it is
 neither on disk nor downloadable, :func:`load` says so in one visible warning and
-returns the offline digits of :mod:`evalib.digits` instead (1,797 handwritten digits on
+returns the offline digits of :mod:`evalib.book.digits` instead (1,797 handwritten digits on
 cluttered 32x32 canvases, each with its box, so that a Grad-CAM heat map can be scored).
 The digits can also be asked for by name: ``load("digits")``. :func:`make_digits`,
 :class:`OfflineDigits` and ``DIGIT_CLASSES`` are importable from here too.
@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 from evalib._checks import choice, flag, integer, real_array, sized
-from evalib.digits import DIGIT_CLASSES, OfflineDigits, make_digits
+from evalib.book.digits import DIGIT_CLASSES, OfflineDigits, make_digits
 
 if TYPE_CHECKING:
     from torchvision.datasets import CIFAR10
@@ -254,7 +254,7 @@ def _cifar10(root: Path, download: bool) -> _Source:
             _offline_warned.add(str(root))
             warnings.warn(
                 f"{why}. Falling back to the offline digits dataset "
-                "(evalib.data.OfflineDigits: 1,797 handwritten digits on cluttered 32x32 "
+                "(evalib.book.data.OfflineDigits: 1,797 handwritten digits on cluttered 32x32 "
                 "canvases): the results below are NOT CIFAR-10 results.",
                 OfflineDataWarning,
                 stacklevel=3,

@@ -1,7 +1,7 @@
 """The offline dataset: handwritten digits on cluttered 32x32 colour canvases, with boxes.
 
 No machine that builds this book reaches the internet, so CIFAR-10 may be missing.
-:func:`evalib.data.load` then falls back to the images made here (and ``load("digits")``
+:func:`evalib.book.data.load` then falls back to the images made here (and ``load("digits")``
 asks for them by name): scikit-learn's 1,797 handwritten digits (8x8, Alpaydin and
 Kaynak 1998), each upscaled to 12 to 16 pixels and pasted at a random place on a 32x32
 canvas with a dark, smooth background and thin strokes of clutter. Every image keeps
