@@ -31,14 +31,29 @@ PALETTE: dict[str, str] = {
 COLORS: tuple[str, ...] = tuple(PALETTE.values())
 
 
+#: A figure's width in inches. Every figure of the book is at most this wide, so that on a
+#: phone (a column about 340 CSS px wide) its smallest text, :data:`MIN_FONT_PT`, still
+#: shows at about 9.4 px, and on a desktop (shown at its size, 96 px per inch) at 13 px.
+#: Several panels stack in one column (``plt.subplots(2, 1, figsize=(WIDTH, ...))``).
+WIDTH = 5.0
+#: The smallest font size (points) the style uses; ``tests/test_browser.py`` checks the
+#: figures' widths against it.
+MIN_FONT_PT = 10
+
+
 def use_style() -> None:
-    """Apply the book's matplotlib defaults (idempotent)."""
+    """Apply the book's matplotlib defaults (idempotent).
+
+    Figures are :data:`WIDTH` inches wide with text of at least :data:`MIN_FONT_PT`
+    points, and in Jupyter they are drawn at twice the screen's density ("retina"), so
+    they stay sharp on a phone and at their size on a desktop.
+    """
     mpl.rcParams.update(
         {
             "axes.prop_cycle": cycler(color=COLORS),
-            "figure.figsize": (7.0, 4.0),
+            "figure.figsize": (WIDTH, 3.3),
             "figure.dpi": 100,
-            "savefig.dpi": 150,
+            "savefig.dpi": 200,
             # White behind the axes keeps figures legible on the dark theme too.
             "figure.facecolor": "white",
             "savefig.facecolor": "white",
@@ -47,14 +62,32 @@ def use_style() -> None:
             "grid.alpha": 0.3,
             "axes.spines.top": False,
             "axes.spines.right": False,
+            "font.size": MIN_FONT_PT,
             "axes.titlesize": 12,
             "axes.labelsize": 11,
-            "legend.fontsize": 9,
+            "xtick.labelsize": MIN_FONT_PT,
+            "ytick.labelsize": MIN_FONT_PT,
+            "legend.fontsize": MIN_FONT_PT,
+            "legend.title_fontsize": MIN_FONT_PT,
+            "figure.titlesize": 12,
+            "figure.labelsize": 11,
             "legend.frameon": False,
             "lines.linewidth": 1.8,
-            "animation.embed_limit": 40.0,  # MB; the chapters' animations stay well below
+            "figure.constrained_layout.use": True,
         }
     )
+    _retina_in_jupyter()
+
+
+def _retina_in_jupyter() -> None:
+    """Inside IPython, show figures as PNGs at twice the density, displayed at their size."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # plain Python: nothing is displayed inline
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("retina")
 
 
 def label(
