@@ -1,0 +1,173 @@
+"""The path animation: optimisers' paths over a landscape, growing step by step, drawn
+by the browser (chapters "Momentum: the heavy ball" and "Why momentum really works").
+Its page code is ``animation.js``.
+
+The page holds each path once, as numbers (a few KB), and draws the rows up to the
+step that the slider shows (:func:`path_frame`; in the page, ``pathPrefix``) with a
+marker at each path's head. Play runs the slider to the last step; the step buttons move
+it by one.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from bokeh.layouts import row
+from bokeh.models import Button, ColumnDataSource, Toggle
+from numpy.typing import ArrayLike, NDArray
+
+from evalib._checks import finite_real, instance, integer, real_array
+from evalib.book.live.base import (
+    FONT,
+    LiveFigure,
+    callback,
+    card,
+    contours,
+    finite_or_nan,
+    legend_below,
+    panel,
+    slider,
+)
+from evalib.book.plots import COLORS, PALETTE
+from evalib.landscapes import Landscape
+
+# matplotlib's line styles (as the static figures' ``styles`` give them) in Bokeh's words.
+_DASHES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dashdot"}
+_DASHES.update({name: name for name in ("solid", "dashed", "dotted", "dashdot")})
+
+
+def path_frame(path: ArrayLike, step: int) -> dict[str, NDArray[np.float64]]:
+    """What :func:`path_animation` draws of one path at ``step``: the rows ``0..step``
+    (``x``, ``y``; the whole path when it is shorter) and its head (``hx``, ``hy``: the
+    last of those rows whose coordinates are finite, or nothing when none is)."""
+    p = real_array("path", path, finite=False)
+    if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
+        raise ValueError(f"path must have shape (steps+1, 2) with steps >= 0, got {p.shape}")
+    step = integer("step", step, 0)
+    rows = p[: min(step, len(p) - 1) + 1]
+    finite = np.flatnonzero(np.isfinite(rows).all(axis=1))
+    head = rows[finite[-1:]]  # one row, or none
+    return {"x": rows[:, 0], "y": rows[:, 1], "hx": head[:, 0], "hy": head[:, 1]}
+
+
+def path_animation(
+    landscape: Landscape,
+    paths: dict[str, ArrayLike],
+    *,
+    title: str | None = None,
+    styles: dict[str, dict[str, str]] | None = None,
+    step: int = 0,
+    frames: int = 150,
+    interval: int = 60,
+) -> LiveFigure:
+    """Paths over ``landscape``'s contour lines, growing step by step, played in the page.
+
+    ``paths`` maps a legend label to the iterates, ``(steps+1, 2)`` (as
+    ``theory.run_momentum`` and ``optim.trajectory`` return them; NaN or inf rows of a
+    diverged run end its line). ``styles`` optionally gives a label's ``color`` and
+    ``linestyle`` (matplotlib's ``"-"``, ``"--"``, ``":"``, ``"-."``), as the static
+    figures' ``plots.plot_paths`` takes them. The slider starts at ``step``; Play
+    advances it every ``interval`` ms by as many steps as let a whole run take at most
+    ``frames`` moves; the buttons beside it step back and forward by one.
+    """
+    instance("landscape", landscape, Landscape, "a landscape of evalib.landscapes")
+    arrays = _paths(paths)
+    styles = _styles(styles, arrays)
+    instance("title", title, str, "a str", optional=True)
+    steps = max(len(p) for p in arrays.values()) - 1
+    step = integer("step", step, 0, steps)
+    frames = integer("frames", frames, 1)
+    if finite_real("interval", interval) < 10:
+        raise ValueError(f"interval must be at least 10 (milliseconds per move), got {interval}")
+
+    fig = _landscape_panel(landscape, title)
+    full, shown, heads = [], [], []
+    for i, (name, p) in enumerate(arrays.items()):
+        full.append(ColumnDataSource({"x": p[:, 0], "y": p[:, 1]}, name=f"path-full-{i}"))
+        frame = path_frame(p, step)
+        shown.append(ColumnDataSource({"x": frame["x"], "y": frame["y"]}, name=f"path-{i}"))
+        heads.append(ColumnDataSource({"x": frame["hx"], "y": frame["hy"]}, name=f"path-head-{i}"))
+        color = styles.get(name, {}).get("color", COLORS[i % len(COLORS)])
+        dash = _DASHES[styles.get(name, {}).get("linestyle", "-")]
+        fig.line("x", "y", source=shown[i], color=color, line_width=2, line_dash=dash, legend_label=name)
+        fig.scatter("x", "y", source=heads[i], size=9, color=color, line_color="white")
+    legend_below(fig)
+
+    step_slider = slider("path-step", "step", 0, steps, step, 1, "0")
+    play = Toggle(label="Play", width=80, name="path-play")
+    back = Button(label="Step back", width=100, name="path-back")
+    forward = Button(label="Step forward", width=110, name="path-forward")
+    args = dict(step=step_slider, play=play, back=back, forward=forward, full=full)
+    args.update(shown=shown, heads=heads, stride=math.ceil(steps / frames), interval=interval)
+    action = callback("pathAnimation", args, "animation.js")
+    step_slider.js_on_change("value", action)
+    play.js_on_change("active", action)
+    for button in (back, forward, play):
+        button.styles = {"font-size": FONT}
+    back.js_on_event("button_click", action)
+    forward.js_on_event("button_click", action)
+    return LiveFigure(card(row(play, back, forward, styles={"gap": "8px"}), step_slider, fig))
+
+
+def _landscape_panel(landscape: Landscape, title: str | None) -> Any:
+    """The contour lines, the minimum (a star; a saddle's stationary point, a cross) and
+    the start of the first path (a white dot)."""
+    (x0, x1), (y0, y1) = landscape.bounds
+    name = landscape.name if title is None else title
+    fig = panel(name, "w₁", "w₂", x_range=(x0, x1), y_range=(y0, y1), height=340)
+    contours(fig, landscape, 12, log=landscape.log_scale)
+    if landscape.minimum is not None:
+        point, marker, label = landscape.minimum, "star", "minimum"
+    else:
+        point, marker, label = landscape.stationary_point, "x", "saddle point"
+    fig.scatter(
+        [point[0]], [point[1]], marker=marker, size=14, color=PALETTE["black"], legend_label=label
+    )
+    fig.scatter(
+        [landscape.start[0]],
+        [landscape.start[1]],
+        size=9,
+        fill_color="white",
+        line_color="black",
+        legend_label="start",
+    )
+    return fig
+
+
+def _paths(paths: Any) -> dict[str, NDArray[np.float64]]:
+    """``paths`` as float64 arrays of shape ``(steps+1, 2)``, ±inf as NaN; at least one
+    path, and one with at least two rows."""
+    if not isinstance(paths, dict):
+        raise TypeError(f"paths must be a dict {{label: (steps+1, 2) array}}, got {type(paths).__name__}")
+    if not paths:
+        raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
+    arrays = {}
+    for name, path in paths.items():
+        instance("paths' labels", name, str, "str")
+        p = real_array(f"paths[{name!r}]", path, finite=False)
+        if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
+            raise ValueError(f"paths[{name!r}] must have shape (steps+1, 2), got {p.shape}")
+        arrays[name] = finite_or_nan(p)
+    if max(len(p) for p in arrays.values()) < 2:
+        raise ValueError("paths must hold at least one path of two or more iterates")
+    return arrays
+
+
+def _styles(styles: Any, paths: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """``styles`` checked: labels of ``paths``, each a dict of ``color`` and ``linestyle``."""
+    if styles is None:
+        return {}
+    if not isinstance(styles, dict) or not all(isinstance(v, dict) for v in styles.values()):
+        raise TypeError("styles must be a dict {label: {'color': ..., 'linestyle': ...}}")
+    unknown = sorted(set(styles) - set(paths))
+    if unknown:
+        raise ValueError(f"styles names labels that are not in paths: {unknown}")
+    for name, style in styles.items():
+        extra = sorted(set(style) - {"color", "linestyle"})
+        if extra:
+            raise ValueError(f"styles[{name!r}] may give only 'color' and 'linestyle', got {extra}")
+        if style.get("linestyle", "-") not in _DASHES:
+            raise ValueError(f"styles[{name!r}]['linestyle'] must be one of {sorted(_DASHES)}")
+    return styles
