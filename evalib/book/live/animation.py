@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 from bokeh.layouts import row
-from bokeh.models import Button, ColumnDataSource, Toggle
+from bokeh.models import ColumnDataSource
+from bokeh.models.widgets.buttons import Button, Toggle
 from numpy.typing import ArrayLike, NDArray
 
 from evalib._checks import finite_real, instance, integer, real_array
@@ -91,7 +92,9 @@ def path_animation(
         heads.append(ColumnDataSource({"x": frame["hx"], "y": frame["hy"]}, name=f"path-head-{i}"))
         color = styles.get(name, {}).get("color", COLORS[i % len(COLORS)])
         dash = _DASHES[styles.get(name, {}).get("linestyle", "-")]
-        fig.line("x", "y", source=shown[i], color=color, line_width=2, line_dash=dash, legend_label=name)
+        fig.line(
+            "x", "y", source=shown[i], color=color, line_width=2, line_dash=dash, legend_label=name
+        )
         fig.scatter("x", "y", source=heads[i], size=9, color=color, line_color="white")
     legend_below(fig)
 
@@ -140,7 +143,9 @@ def _paths(paths: Any) -> dict[str, NDArray[np.float64]]:
     """``paths`` as float64 arrays of shape ``(steps+1, 2)``, ±inf as NaN; at least one
     path, and one with at least two rows."""
     if not isinstance(paths, dict):
-        raise TypeError(f"paths must be a dict {{label: (steps+1, 2) array}}, got {type(paths).__name__}")
+        raise TypeError(
+            f"paths must be a dict {{label: (steps+1, 2) array}}, got {type(paths).__name__}"
+        )
     if not paths:
         raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
     arrays = {}

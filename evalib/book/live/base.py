@@ -157,7 +157,7 @@ def panel(title: str, x_label: str, y_label: str, **options: Any) -> Any:
         toolbar_location=None,
         **options,
     )
-    fig.title.text_font_size = FONT
+    fig.title.text_font_size = FONT  # type: ignore[union-attr]  # figure(title=str) makes a Title
     for axis in (*fig.xaxis, *fig.yaxis):
         axis.axis_label_text_font_size = FONT
         axis.major_label_text_font_size = FONT
@@ -172,7 +172,8 @@ def panels(*children: LayoutDOM) -> LayoutDOM:
     # a gap under a figure without a legend once the row wraps.
     return row(
         *(stack(child) for child in children),
-        sizing_mode="stretch_width", styles={"flex-wrap": "wrap", "gap": f"{_GAP}px", "align-content": "flex-start"},
+        sizing_mode="stretch_width",
+        styles={"flex-wrap": "wrap", "gap": f"{_GAP}px", "align-content": "flex-start"},
     )
 
 
@@ -272,10 +273,10 @@ def contours(fig: Any, land: Any, levels: int, log: bool, grid: tuple[int, int] 
     # Quadratic spacing above the lowest value draws a quadratic bowl as evenly spaced
     # ellipses; the log of a steep landscape is spaced evenly.
     spacing = np.linspace(0.0, 1.0, levels + 2)[1:-1]
-    pieces = []
+    pieces: list[NDArray[np.float64]] = []
     for level in z.min() + (z.max() - z.min()) * (spacing if log else spacing**2):
-        for piece in generator.lines(level):
-            pieces += [piece, np.full((1, 2), np.nan)]
+        for piece in generator.lines(level):  # Separate: one (n, 2) array per line
+            pieces += [np.asarray(piece, dtype=np.float64), np.full((1, 2), np.nan)]
     points = np.concatenate(pieces).astype(np.float32)
     fig.line(points[:, 0], points[:, 1], line_color="#bbbbbb", line_width=1)
 

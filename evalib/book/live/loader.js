@@ -71,8 +71,9 @@ function evalibAccessible(views) {
 // Only what differs is written, so the observer that calls this comes to rest.
 function evalibLabelSlider(handle, view) {
   const { title, value, start, end } = view.model;
-  const wanted = { "aria-label": title, "aria-valuenow": String(value),
-                   "aria-valuemin": String(start), "aria-valuemax": String(end),
+  const exact = (v) => String(Number(v.toPrecision(12)));  // 0.89, not 0.8900000000000001
+  const wanted = { "aria-label": title, "aria-valuenow": exact(value),
+                   "aria-valuemin": exact(start), "aria-valuemax": exact(end),
                    "aria-valuetext": view.pretty(value) };
   for (const [name, text] of Object.entries(wanted)) {
     if (handle.getAttribute(name) !== text) handle.setAttribute(name, text);

@@ -7,7 +7,8 @@ import math
 from typing import Any
 
 import numpy as np
-from bokeh.models import ColorBar, ColumnDataSource, LinearColorMapper, NumeralTickFormatter
+from bokeh.models import ColumnDataSource, LinearColorMapper, NumeralTickFormatter
+from bokeh.models.annotations import ColorBar
 
 from evalib import theory
 from evalib._checks import finite_real, instance, integer, unit_interval
@@ -96,11 +97,31 @@ def ravine_explorer(
     alpha_slider = slider("ravine-alpha", "α (step size)", 0.001, lr_max, lr, 0.001, "0.000")
     beta_slider = slider("ravine-beta", "β (momentum)", 0.0, 0.99, beta, 0.01, "0.00")
     text = readout("ravine-readout", _ravine_text(state, lr, beta))
-    update = callback(
+    update = _update(land, steps, alpha_slider, beta_slider, path, errors, point, text)
+    alpha_slider.js_on_change("value", update)
+    beta_slider.js_on_change("value", update)
+    plane = _rate_plane(land, lr_max, point)
+    on_click(
+        plane, callback("ravineClick", dict(alpha=alpha_slider, beta=beta_slider), "ravine.js")
+    )
+    return LiveFigure(
+        card(
+            panels(alpha_slider, beta_slider),
+            text,
+            panels(_path_panel(land, path), _error_panel(land, errors)),
+            plane,
+        )
+    )
+
+
+def _update(land: Quadratic, steps: int, *models: Any) -> Any:
+    """The CustomJS that reruns the heavy ball when a slider moves (``ravineUpdate``)."""
+    alpha, beta, path, errors, point, text = models
+    return callback(
         "ravineUpdate",
         dict(
-            alpha=alpha_slider,
-            beta=beta_slider,
+            alpha=alpha,
+            beta=beta,
             path=path,
             errors=errors,
             point=point,
@@ -113,18 +134,6 @@ def ravine_explorer(
         ),
         "transcriptions.js",
         "ravine.js",
-    )
-    alpha_slider.js_on_change("value", update)
-    beta_slider.js_on_change("value", update)
-    plane = _rate_plane(land, lr_max, point)
-    on_click(plane, callback("ravineClick", dict(alpha=alpha_slider, beta=beta_slider), "ravine.js"))
-    return LiveFigure(
-        card(
-            panels(alpha_slider, beta_slider),
-            text,
-            panels(_path_panel(land, path), _error_panel(land, errors)),
-            plane,
-        )
     )
 
 
@@ -151,9 +160,16 @@ def _error_panel(land: Quadratic, errors: ColumnDataSource) -> Any:
     )
     lam_lo, lam_hi = sorted(land.eigvals)
     for col, color, lam in (("1", PALETTE["blue"], lam_lo), ("2", PALETTE["vermillion"], lam_hi)):
-        fig.line("k", f"err{col}", source=errors, color=color, line_width=2, legend_label=f"λ = {lam:g}")
         fig.line(
-            "k", f"theory{col}", source=errors, color=color, line_dash="dashed", legend_label="predicted"
+            "k", f"err{col}", source=errors, color=color, line_width=2, legend_label=f"λ = {lam:g}"
+        )
+        fig.line(
+            "k",
+            f"theory{col}",
+            source=errors,
+            color=color,
+            line_dash="dashed",
+            legend_label="predicted",
         )
     legend_below(fig)
     return fig
@@ -186,16 +202,12 @@ def _rate_plane(land: Quadratic, lr_max: float, point: ColumnDataSource) -> Any:
         height=420,
     )
     plane.xaxis.formatter = NumeralTickFormatter(format="0.00")
-    shades = LinearColorMapper(palette="Viridis256", low=float(rates.min()), high=1.0)
-    plane.image(
-        image=[np.minimum(rates, 1.0).astype(np.float32)],
-        x=0,
-        y=0,
-        dw=lr_max,
-        dh=0.99,
-        color_mapper=shades,
-        level="image",
-    )
+    # The rate as one byte per pixel, an index into the 256 colours (a quarter of float32).
+    low = float(rates.min())
+    index = np.round((np.minimum(rates, 1.0) - low) / (1.0 - low) * 255).astype(np.uint8)
+    colours = LinearColorMapper(palette="Viridis256", low=0, high=255)
+    plane.image(image=[index], x=0, y=0, dw=lr_max, dh=0.99, color_mapper=colours, level="image")
+    shades = LinearColorMapper(palette="Viridis256", low=low, high=1.0)
     bar = ColorBar(color_mapper=shades, width=10, title="rate", title_text_font_size="10pt")
     bar.major_label_text_font_size = "10pt"
     bar.formatter = NumeralTickFormatter(format="0.00")
@@ -219,7 +231,7 @@ def _plane_curves(plane: Any, land: Quadratic) -> None:
     """Each direction's critical damping, the edge of stability and Polyak's optimum."""
     for lam, dash in zip(sorted(land.eigvals), ("dashed", "dotted")):
         a = np.linspace(1e-6, 1.0 / lam, 100)
-        curve = [theory.critical_beta(x, lam) for x in a]
+        curve = np.array([theory.critical_beta(x, lam) for x in a])
         # White over black: visible on every colour of the plane and in the legend.
         for color, width, style in (("black", 4, "solid"), ("white", 2, dash)):
             plane.line(
