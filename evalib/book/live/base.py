@@ -2,14 +2,14 @@
 that give the figures one look, whole at 360 px and at desktop width.
 
 A figure is a Bokeh layout in a white card. Panels sit in rows that wrap
-(:func:`panels`): side by side on a wide screen, stacked on a phone, each at least
-:data:`MIN_WIDTH` px wide. Text is at least 10 pt, legends sit below the data
-(:func:`legend_below`), and sliders are named (:func:`slider`) so that the tests and the
+(``panels``): side by side on a wide screen, stacked on a phone, each at least
+``MIN_WIDTH`` px wide. Text is at least 10 pt, legends sit below the data
+(``legend_below``), and sliders are named (``slider``) so that the tests and the
 loader's accessibility fix-ups find them.
 
 The JavaScript lives in ``.js`` files beside this module: the transcriptions of evalib
-functions (``transcriptions.js``, :data:`JS_FUNCTIONS`), the loader (``loader.js``) and
-one file per figure, each a named function that :func:`callback` calls in one line.
+functions (``transcriptions.js``, ``JS_FUNCTIONS``), the loader (``loader.js``) and
+one file per figure, each a named function that ``callback`` calls in one line.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ CSS_CLASS = "evalib-live"
 #: The name of the ``<meta>`` tag by which a page tells the loader where its copy of
 #: BokehJS is (``content``: the folder's URL relative to the page).
 BOKEH_META = "evalib-bokeh"
-#: The narrowest a panel gets (px): two fit side by side from :data:`TWO_PANELS` up.
+#: The narrowest a panel gets (px): two fit side by side from ``TWO_PANELS`` up.
 MIN_WIDTH = 300
 _GAP, _PAD = 8, 8
 #: The container width (px) from which two panels of a row stand side by side.
@@ -77,7 +77,7 @@ class LiveFigure:
     ``bokeh.embed.json_item`` and the loader of ``loader.js``: BokehJS loads once per
     page, when the first figure comes near the viewport, from the page's own copy (the
     built book) or else from Bokeh's CDN. Until then the container keeps the figure's
-    height, the stacked one below :data:`TWO_PANELS` px and the side-by-side one above.
+    height, the stacked one below ``TWO_PANELS`` px and the side-by-side one above.
     """
 
     def __init__(self, layout: LayoutDOM) -> None:
@@ -109,7 +109,7 @@ class LiveFigure:
 
 
 def bokeh_js_files() -> list[Path]:
-    """The installed bokeh package's minified BokehJS files named by :data:`BOKEH_JS`."""
+    """The installed bokeh package's minified BokehJS files named by ``BOKEH_JS``."""
     static = Path(str(files("bokeh"))) / "server" / "static" / "js"
     return [static / f"{name}.min.js" for name in BOKEH_JS]
 
@@ -144,8 +144,8 @@ def _height(model: Any, *, wide: bool) -> int:
 # -- the figures' parts ------------------------------------------------------------------
 def panel(title: str, x_label: str, y_label: str, **options: Any) -> Any:
     """A Bokeh figure in the book's look: a short title (it must fit a phone), labelled
-    axes, text at :data:`FONT`, no toolbar; as wide as its row allows, at least
-    :data:`MIN_WIDTH` px, unless ``width`` is given."""
+    axes, text at ``FONT``, no toolbar; as wide as its row allows, at least
+    ``MIN_WIDTH`` px, unless ``width`` is given."""
     if "width" not in options:
         options.setdefault("sizing_mode", "stretch_width")
         options.setdefault("min_width", MIN_WIDTH)
