@@ -25,9 +25,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from chromium import CHROMIUM, NO_CHROMIUM, chromium
 
 from book_paths import BOOK, CHAPTERS, HTML, ROOT, TOC, toc_files
+from chromium import CHROMIUM, NO_CHROMIUM, chromium
 from evalib.book import plots
 from static_host import serve
 

@@ -128,14 +128,13 @@ def drop_duplicate_scripts(
 
 
 # -- alt text and descriptions in words ----------------------------------------------------
-GREEK = dict(
-    alpha="α", beta="β", gamma="γ", delta="δ", epsilon="ε", varepsilon="ε", eta="η",
-    theta="θ", kappa="κ", lambda_="λ", mu="μ", nu="ν", pi="π", rho="ρ", sigma="σ",
-    tau="τ", phi="φ", varphi="φ", chi="χ", psi="ψ", omega="ω", Gamma="Γ", Delta="Δ",
-    Theta="Θ", Lambda="Λ", Sigma="Σ", Phi="Φ", Omega="Ω",
-)  # fmt: skip
+# TeX commands and the characters that stand for them in plain text.
 SYMBOLS = {
-    **{k.rstrip("_"): v for k, v in GREEK.items()},
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "pi": "π",
+    "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ",
+    "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Sigma": "Σ",
+    "Phi": "Φ", "Omega": "Ω",
     "nabla": "∇", "partial": "∂", "cdot": "·", "times": "×", "le": "≤", "leq": "≤",
     "ge": "≥", "geq": "≥", "approx": "≈", "ne": "≠", "neq": "≠", "infty": "∞", "to": "→",
     "rightarrow": "→", "pm": "±", "ll": "≪", "gg": "≫", "in": "∈", "sum": "Σ", "prod": "Π",
@@ -216,26 +215,18 @@ def caption_as_alt_text(app: Sphinx, doctree: nodes.document, docname: str) -> N
                 image["alt"] = text
 
 
+# Paragraphs inside these are not the page's prose (captions, solutions, references).
+NOT_PROSE = (nodes.Admonition, nodes.figure, nodes.caption, nodes.list_item, nodes.citation,
+             nodes.table)  # fmt: skip
+
+
 def describe_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     """A meta description for search engines and link previews: the page's first
     paragraph of prose, in words, cut at a word near 155 characters."""
     if doctree is None:
         return
     for paragraph in doctree.findall(nodes.paragraph):
-        if paragraph.next_node(nodes.figure, ascend=False, descend=False) or any(
-            isinstance(
-                a,
-                (
-                    nodes.Admonition,
-                    nodes.figure,
-                    nodes.caption,
-                    nodes.list_item,
-                    nodes.citation,
-                    nodes.table,
-                ),
-            )  # fmt: skip
-            for a in _ancestors(paragraph)
-        ):
+        if any(isinstance(a, NOT_PROSE) for a in _ancestors(paragraph)):
             continue
         text = spoken(paragraph)
         if len(text) < 40:
@@ -243,9 +234,8 @@ def describe_page(app: Sphinx, pagename: str, templatename: str, context: dict, 
         if len(text) > 155:
             text = text[:155].rsplit(" ", 1)[0].rstrip(",;:") + " …"
         quoted = text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-        context["metatags"] = context.get("metatags", "") + (
-            f'\n<meta name="description" content="{quoted}" />'
-        )
+        context["metatags"] = context.get("metatags", "")
+        context["metatags"] += f'\n<meta name="description" content="{quoted}" />'
         return
 
 
