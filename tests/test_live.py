@@ -533,7 +533,7 @@ def test_path_prefix_agrees_with_path_frame(page):
     paths = prefix_paths()
     steps = [0, 1, 4, 5, 6, 30, 31, 650, 699, 700, 10_000]
     cases = [(i, k) for i in range(len(paths)) for k in steps]
-    clean = [live.base.finite_or_nan(p) for p in paths]  # what the page holds
+    clean = [live.base._finite_or_nan(p) for p in paths]  # what the page holds
     js = page.evaluate(
         """([paths, cases]) => cases.map(([i, k]) =>
              pathPrefix(paths[i].map((w) => w[0]), paths[i].map((w) => w[1]), k))""",
@@ -562,7 +562,7 @@ def test_animation_slider_draws_what_path_animation_draws_at_that_step(page, ste
     out = run_callback(page, animation_callback(), {"path-step": step})
     built = named(live.path_animation(ravine, ravine_paths(), title="Ravine", step=step))
     for i, name in enumerate(ravine_paths()):
-        frame = live.path_frame(live.base.finite_or_nan(ravine_paths()[name]), step)
+        frame = live.path_frame(live.base._finite_or_nan(ravine_paths()[name]), step)
         np.testing.assert_array_equal(as_array(out["shown"][i]["data"]["x"]), frame["x"])
         np.testing.assert_array_equal(as_array(out["heads"][i]["data"]["y"]), frame["hy"])
         np.testing.assert_array_equal(built[f"path-{i}"].data["y"], frame["y"])

@@ -23,13 +23,13 @@ from evalib._checks import finite_real, instance, integer, real_array
 from evalib.book.live.base import (
     FONT,
     LiveFigure,
-    callback,
-    card,
-    contours,
-    finite_or_nan,
-    legend_below,
-    panel,
-    slider,
+    _callback,
+    _card,
+    _contours,
+    _finite_or_nan,
+    _legend_below,
+    _panel,
+    _slider,
 )
 from evalib.book.plots import COLORS, PALETTE
 from evalib.landscapes import Landscape
@@ -96,22 +96,22 @@ def path_animation(
             "x", "y", source=shown[i], color=color, line_width=2, line_dash=dash, legend_label=name
         )
         fig.scatter("x", "y", source=heads[i], size=9, color=color, line_color="white")
-    legend_below(fig)
+    _legend_below(fig)
 
-    step_slider = slider("path-step", "step", 0, steps, step, 1, "0")
+    step_slider = _slider("path-step", "step", 0, steps, step, 1, "0")
     play = Toggle(label="Play", width=80, name="path-play")
     back = Button(label="Step back", width=100, name="path-back")
     forward = Button(label="Step forward", width=110, name="path-forward")
     args = dict(step=step_slider, play=play, back=back, forward=forward, full=full)
     args.update(shown=shown, heads=heads, stride=math.ceil(steps / frames), interval=interval)
-    action = callback("pathAnimation", args, "animation.js")
+    action = _callback("pathAnimation", args, "animation.js")
     step_slider.js_on_change("value", action)
     play.js_on_change("active", action)
     for button in (back, forward, play):
         button.styles = {"font-size": FONT}
     back.js_on_event("button_click", action)
     forward.js_on_event("button_click", action)
-    return LiveFigure(card(row(play, back, forward, styles={"gap": "8px"}), step_slider, fig))
+    return LiveFigure(_card(row(play, back, forward, styles={"gap": "8px"}), step_slider, fig))
 
 
 def _landscape_panel(landscape: Landscape, title: str | None) -> Any:
@@ -119,8 +119,8 @@ def _landscape_panel(landscape: Landscape, title: str | None) -> Any:
     the start of the first path (a white dot)."""
     (x0, x1), (y0, y1) = landscape.bounds
     name = landscape.name if title is None else title
-    fig = panel(name, "w₁", "w₂", x_range=(x0, x1), y_range=(y0, y1), height=340)
-    contours(fig, landscape, 12, log=landscape.log_scale)
+    fig = _panel(name, "w₁", "w₂", x_range=(x0, x1), y_range=(y0, y1), height=340)
+    _contours(fig, landscape, 12, log=landscape.log_scale)
     if landscape.minimum is not None:
         point, marker, label = landscape.minimum, "star", "minimum"
     else:
@@ -154,7 +154,7 @@ def _paths(paths: Any) -> dict[str, NDArray[np.float64]]:
         p = real_array(f"paths[{name!r}]", path, finite=False)
         if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
             raise ValueError(f"paths[{name!r}] must have shape (steps+1, 2), got {p.shape}")
-        arrays[name] = finite_or_nan(p)
+        arrays[name] = _finite_or_nan(p)
     if max(len(p) for p in arrays.values()) < 2:
         raise ValueError("paths must hold at least one path of two or more iterates")
     return arrays

@@ -2,14 +2,16 @@
 that give the figures one look, whole at 360 px and at desktop width.
 
 A figure is a Bokeh layout in a white card. Panels sit in rows that wrap
-(``panels``): side by side on a wide screen, stacked on a phone, each at least
-``MIN_WIDTH`` px wide. Text is at least 10 pt, legends sit below the data
-(``legend_below``), and sliders are named (``slider``) so that the tests and the
-loader's accessibility fix-ups find them.
+(``_panels``): side by side on a wide screen, stacked on a phone, each at least
+:data:`MIN_WIDTH` px wide. Text is at least 10 pt (:data:`FONT`), legends sit below the
+data (``_legend_below``), and sliders are named (``_slider``) so that the tests and the
+loader's accessibility fix-ups find them. These helpers (their names begin with ``_``)
+belong to the figures of this package, which call them with checked arguments.
 
-The JavaScript lives in ``.js`` files beside this module: the transcriptions of evalib
-functions (``transcriptions.js``, ``JS_FUNCTIONS``), the loader (``loader.js``) and
-one file per figure, each a named function that ``callback`` calls in one line.
+The JavaScript lives in ``.js`` files beside this module (:func:`js_source` reads one):
+the transcriptions of evalib functions (``transcriptions.js``, :data:`JS_FUNCTIONS`),
+the loader (``loader.js``) and one file per figure, each a named function that
+``_callback`` calls in one line.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from bokeh.models.widgets.sliders import Slider
 from bokeh.plotting import figure
 from numpy.typing import ArrayLike, NDArray
 
-from evalib._checks import instance
+from evalib._checks import choice, instance
 
 #: The BokehJS files a page with live figures loads (the core and the sliders).
 BOKEH_JS = ("bokeh", "bokeh-widgets")
@@ -62,7 +64,9 @@ _CARD = {
 
 def js_source(name: str) -> str:
     """The text of one of the package's JavaScript files (``"ravine.js"``, ...)."""
-    return files("evalib.book.live").joinpath(name).read_text(encoding="utf-8")
+    folder = files("evalib.book.live")
+    choice("name", name, tuple(sorted(f.name for f in folder.iterdir() if f.name.endswith(".js"))))
+    return folder.joinpath(name).read_text(encoding="utf-8")
 
 
 #: The JavaScript transcriptions of evalib functions that the live figures run.
@@ -142,7 +146,7 @@ def _height(model: Any, *, wide: bool) -> int:
 
 
 # -- the figures' parts ------------------------------------------------------------------
-def panel(title: str, x_label: str, y_label: str, **options: Any) -> Any:
+def _panel(title: str, x_label: str, y_label: str, **options: Any) -> Any:
     """A Bokeh figure in the book's look: a short title (it must fit a phone), labelled
     axes, text at ``FONT``, no toolbar; as wide as its row allows, at least
     ``MIN_WIDTH`` px, unless ``width`` is given."""
@@ -166,28 +170,28 @@ def panel(title: str, x_label: str, y_label: str, **options: Any) -> Any:
     return fig
 
 
-def panels(*children: LayoutDOM) -> LayoutDOM:
+def _panels(*children: LayoutDOM) -> LayoutDOM:
     """A row of panels that wraps: side by side where they fit, stacked where not."""
     # Each panel in a column of its own: a row aligns its figures' frames, which leaves
     # a gap under a figure without a legend once the row wraps.
     return row(
-        *(stack(child) for child in children),
+        *(_stack(child) for child in children),
         sizing_mode="stretch_width",
         styles={"flex-wrap": "wrap", "gap": f"{_GAP}px", "align-content": "flex-start"},
     )
 
 
-def stack(*children: LayoutDOM) -> LayoutDOM:
+def _stack(*children: LayoutDOM) -> LayoutDOM:
     """Parts one below the other that together make one panel of a row."""
     return column(*children, sizing_mode="stretch_width", min_width=MIN_WIDTH)
 
 
-def card(*children: LayoutDOM) -> LayoutDOM:
+def _card(*children: LayoutDOM) -> LayoutDOM:
     """The white card that holds a figure's parts, one below the other."""
     return column(*children, styles=_CARD, sizing_mode="stretch_width")
 
 
-def slider(
+def _slider(
     name: str, title: str, start: float, end: float, value: float, step: float, fmt: str
 ) -> Slider:
     """A full-width slider; ``name`` lets the browser tests find it, ``title`` names it
@@ -205,7 +209,7 @@ def slider(
     )
 
 
-def legend_below(plot: Any) -> None:
+def _legend_below(plot: Any) -> None:
     """Move the plot's legend under the data, in as many columns as fit the narrowest
     panel, so that it hides none of the data and is never cut off."""
     legend = plot.legend[0]
@@ -221,12 +225,12 @@ def legend_below(plot: Any) -> None:
     plot.add_layout(legend, "below")
 
 
-def readout(name: str, text: str) -> Div:
+def _readout(name: str, text: str) -> Div:
     """The text under a figure's controls that the figure's code rewrites."""
     return Div(text=text, name=name, sizing_mode="stretch_width", min_width=MIN_WIDTH - 2 * _PAD)
 
 
-def callback(function: str, args: dict[str, Any], *sources: str) -> CustomJS:
+def _callback(function: str, args: dict[str, Any], *sources: str) -> CustomJS:
     """A CustomJS whose code is the JavaScript files ``sources`` and one line that calls
     ``function`` with the arguments by name and the object that fired (``cb_obj``)."""
     names = ", ".join(args)
@@ -234,7 +238,7 @@ def callback(function: str, args: dict[str, Any], *sources: str) -> CustomJS:
     return CustomJS(args=args, code=f"{code}\nreturn {function}({{ {names} }}, cb_obj);\n")
 
 
-def on_click(plot: Any, action: CustomJS) -> None:
+def _on_click(plot: Any, action: CustomJS) -> None:
     """Run ``action`` on a click in ``plot``; two quick clicks count as two picks, not
     as one double click (Bokeh reports those as a separate event)."""
     for event in ("tap", "doubletap"):
@@ -242,26 +246,28 @@ def on_click(plot: Any, action: CustomJS) -> None:
 
 
 # -- numbers for the figures ---------------------------------------------------------------
-def finite_or_nan(values: ArrayLike) -> NDArray[np.float64]:
+def _finite_or_nan(values: ArrayLike) -> NDArray[np.float64]:
     """A float64 array for a data source, with ±inf as NaN (Bokeh skips NaN points)."""
     arr = np.asarray(values, dtype=np.float64)
     return np.where(np.isfinite(arr), arr, np.nan)
 
 
-def fixed(value: float, digits: int) -> str:
+def _fixed(value: float, digits: int) -> str:
     """``value`` with ``digits`` decimals, rounded as JavaScript's ``toFixed`` rounds (a
     tie goes up), so a readout drawn by Python and one redrawn by the page agree."""
     step = Decimal(1).scaleb(-digits)
     return str(Decimal(value).quantize(step, ROUND_HALF_UP, Context(prec=80)))
 
 
-def centres(lo: float, hi: float, n: int) -> NDArray[np.float64]:
+def _centres(lo: float, hi: float, n: int) -> NDArray[np.float64]:
     """The centres of ``n`` equal cells from ``lo`` to ``hi``: an image's pixel positions."""
     half = (hi - lo) / (2 * n)
     return np.linspace(lo + half, hi - half, n)
 
 
-def contours(fig: Any, land: Any, levels: int, log: bool, grid: tuple[int, int] = (90, 70)) -> None:
+def _contours(
+    fig: Any, land: Any, levels: int, log: bool, grid: tuple[int, int] = (90, 70)
+) -> None:
     """Draw ``levels`` grey contour lines of the landscape (of log10 f when ``log``) as one
     line of float32 points, NaN between the pieces: a few KB in the page."""
     (x0, x1), (y0, y1) = land.bounds
@@ -281,7 +287,7 @@ def contours(fig: Any, land: Any, levels: int, log: bool, grid: tuple[int, int] 
     fig.line(points[:, 0], points[:, 1], line_color="#bbbbbb", line_width=1)
 
 
-def quadratic_js(q: Any) -> dict[str, Any]:
+def _quadratic_js(q: Any) -> dict[str, Any]:
     """What the JavaScript needs of a ``landscapes.Quadratic``: A, Q and c as numbers."""
     (a11, a12), (_, a22) = q.A.tolist()
     (q11, q12), (q21, q22) = q.eigvecs.tolist()

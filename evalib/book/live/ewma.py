@@ -13,14 +13,14 @@ from evalib import averages
 from evalib._checks import instance, integer, real_array, unit_interval
 from evalib.book.live.base import (
     LiveFigure,
-    callback,
-    card,
-    fixed,
-    legend_below,
-    panel,
-    panels,
-    readout,
-    slider,
+    _callback,
+    _card,
+    _fixed,
+    _legend_below,
+    _panel,
+    _panels,
+    _readout,
+    _slider,
 )
 from evalib.book.plots import PALETTE
 
@@ -30,9 +30,9 @@ def ewma_lag_text(beta: float) -> str:
     ``averages.effective_window`` and the lag ``averages.ewma_lag``."""
     window, lag = averages.effective_window(beta), averages.ewma_lag(beta)
     return (
-        f"β = {fixed(beta, 3)}: averages over about 1/(1 − β) = "
-        f"<b>{fixed(window, 1)}</b> points; lags a steady trend by "
-        f"β/(1 − β) = <b>{fixed(lag, 1)}</b> steps"
+        f"β = {_fixed(beta, 3)}: averages over about 1/(1 − β) = "
+        f"<b>{_fixed(window, 1)}</b> points; lags a steady trend by "
+        f"β/(1 − β) = <b>{_fixed(lag, 1)}</b> steps"
     )
 
 
@@ -69,18 +69,18 @@ def ewma_explorer(
         },
         name="ewma-lines",
     )
-    beta_slider = slider("ewma-beta", "β", 0.0, 0.995, beta, 0.005, "0.000")
-    text = readout("ewma-readout", ewma_lag_text(beta))
+    beta_slider = _slider("ewma-beta", "β", 0.0, 0.995, beta, 0.005, "0.000")
+    text = _readout("ewma-readout", ewma_lag_text(beta))
     args = dict(slider=beta_slider, source=source, readout=text)
-    beta_slider.js_on_change("value", callback("ewmaUpdate", args, "transcriptions.js", "ewma.js"))
-    whole = _panel("EWMA: the whole series", source, axis, label)
-    start = _panel(f"EWMA: the first {zoom} points", source, axis, label)
+    beta_slider.js_on_change("value", _callback("ewmaUpdate", args, "transcriptions.js", "ewma.js"))
+    whole = _ewma_panel("EWMA: the whole series", source, axis, label)
+    start = _ewma_panel(f"EWMA: the first {zoom} points", source, axis, label)
     first, last = when[0], when[zoom - 1]
     if axis == "datetime":  # Bokeh's datetime axes count milliseconds
         first, last = (float(t.astype("datetime64[ms]").astype(np.int64)) for t in (first, last))
     start.x_range.start, start.x_range.end = first, last
     start.y_range.start, start.y_range.end = 0.0, 1.15 * float(x[:zoom].max())
-    return LiveFigure(card(beta_slider, text, panels(whole, start)))
+    return LiveFigure(_card(beta_slider, text, _panels(whole, start)))
 
 
 def _times(dates: ArrayLike | None, shape: tuple[int, ...]) -> tuple[Any, str]:
@@ -95,15 +95,15 @@ def _times(dates: ArrayLike | None, shape: tuple[int, ...]) -> tuple[Any, str]:
     return when, "datetime" if when.dtype.kind == "M" else "linear"
 
 
-def _panel(title: str, source: ColumnDataSource, axis: str, label: str) -> Any:
+def _ewma_panel(title: str, source: ColumnDataSource, axis: str, label: str) -> Any:
     """One panel: the series (black) and both averages, the legend below."""
     x_label = "date" if axis == "datetime" else "step"
-    fig = panel(title, x_label, label, x_axis_type=axis, height=300)
+    fig = _panel(title, x_label, label, x_axis_type=axis, height=300)
     fig.line("t", "x", source=source, color=PALETTE["black"], line_width=1, legend_label=label)
     for column, color, name in (
         ("raw", PALETTE["vermillion"], "EWMA"),
         ("corrected", PALETTE["blue"], "bias-corrected"),
     ):
         fig.line("t", column, source=source, color=color, line_width=2, legend_label=name)
-    legend_below(fig)
+    _legend_below(fig)
     return fig

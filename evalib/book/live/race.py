@@ -13,15 +13,15 @@ from bokeh.models import ColumnDataSource
 from evalib._checks import finite_real, instance, integer, unit_interval
 from evalib.book.live.base import (
     LiveFigure,
-    callback,
-    card,
-    contours,
-    legend_below,
-    panel,
-    panels,
-    quadratic_js,
-    readout,
-    slider,
+    _callback,
+    _card,
+    _contours,
+    _legend_below,
+    _panel,
+    _panels,
+    _quadratic_js,
+    _readout,
+    _slider,
 )
 from evalib.book.plots import PALETTE
 from evalib.landscapes import Quadratic, Rosenbrock
@@ -93,21 +93,21 @@ def optimiser_race(
     minimum = [float(v) for v in cast(tuple[float, float], land.minimum)]
     sources = {racer: _source(racer, state[racer], minimum) for racer in RACERS}
     paths, dist = _paths_panel(land, sources, minimum), _distance_panel(sources)
-    lr_slider = slider("race-lr", "α (learning rate)", lo, hi, lr, (hi - lo) / 200, "0.00000")
-    beta_slider = slider("race-beta", "β (momentum)", 0.0, 0.99, beta, 0.01, "0.00")
-    text = readout("race-readout", _race_text([state[r] for r in RACERS], steps, tol))
+    lr_slider = _slider("race-lr", "α (learning rate)", lo, hi, lr, (hi - lo) / 200, "0.00000")
+    beta_slider = _slider("race-beta", "β (momentum)", 0.0, 0.99, beta, 0.01, "0.00")
+    text = _readout("race-readout", _race_text([state[r] for r in RACERS], steps, tol))
     land_js = (
-        quadratic_js(land)
+        _quadratic_js(land)
         if isinstance(land, Quadratic)
         else dict(kind="rosenbrock", a=land.a, b=land.b)
     )
     args = dict(lr=lr_slider, beta=beta_slider, sources=[sources[r] for r in RACERS])
     args.update(racers=list(RACERS), land=land_js, start=list(land.start), minimum=minimum)
     args.update(steps=steps, tol=tol, tolText=f"{tol:g}", readout=text)
-    update = callback("raceUpdate", args, "transcriptions.js", "race.js")
+    update = _callback("raceUpdate", args, "transcriptions.js", "race.js")
     lr_slider.js_on_change("value", update)
     beta_slider.js_on_change("value", update)
-    return LiveFigure(card(panels(lr_slider, beta_slider), text, panels(paths, dist)))
+    return LiveFigure(_card(_panels(lr_slider, beta_slider), text, _panels(paths, dist)))
 
 
 def _lr_range(lr_range: Any) -> tuple[float, float]:
@@ -136,19 +136,21 @@ def _paths_panel(
 ) -> Any:
     """The three paths over the contour lines; the minimum a star, the start a white dot."""
     (x0, x1), (y0, y1) = land.bounds
-    fig = panel(f"Paths on {land.name}", "w₁", "w₂", x_range=(x0, x1), y_range=(y0, y1), height=340)
-    contours(fig, land, 12, log=isinstance(land, Rosenbrock))
+    fig = _panel(
+        f"Paths on {land.name}", "w₁", "w₂", x_range=(x0, x1), y_range=(y0, y1), height=340
+    )
+    _contours(fig, land, 12, log=isinstance(land, Rosenbrock))
     for racer, src in sources.items():
         fig.line("x", "y", source=src, color=_COLOURS[racer], line_width=2, legend_label=racer)
     fig.scatter([minimum[0]], [minimum[1]], marker="star", size=14, color=PALETTE["black"])
     fig.scatter([land.start[0]], [land.start[1]], size=8, fill_color="white", line_color="black")
-    legend_below(fig)
+    _legend_below(fig)
     return fig
 
 
 def _distance_panel(sources: dict[str, ColumnDataSource]) -> Any:
     """Each racer's distance to the minimum per step, on a log scale."""
-    fig = panel(
+    fig = _panel(
         "Distance to the minimum",
         "step",
         "‖w − w*‖",
@@ -158,7 +160,7 @@ def _distance_panel(sources: dict[str, ColumnDataSource]) -> Any:
     )
     for racer, src in sources.items():
         fig.line("k", "d", source=src, color=_COLOURS[racer], line_width=2, legend_label=racer)
-    legend_below(fig)
+    _legend_below(fig)
     return fig
 
 

@@ -14,19 +14,19 @@ from evalib import theory
 from evalib._checks import finite_real, instance, integer, unit_interval
 from evalib.book.live.base import (
     LiveFigure,
-    callback,
-    card,
-    centres,
-    contours,
-    finite_or_nan,
-    fixed,
-    legend_below,
-    on_click,
-    panel,
-    panels,
-    quadratic_js,
-    readout,
-    slider,
+    _callback,
+    _card,
+    _centres,
+    _contours,
+    _finite_or_nan,
+    _fixed,
+    _legend_below,
+    _on_click,
+    _panel,
+    _panels,
+    _quadratic_js,
+    _readout,
+    _slider,
 )
 from evalib.book.plots import PALETTE
 from evalib.landscapes import Quadratic, ravine
@@ -53,12 +53,12 @@ def ravine_state(land: Quadratic, lr: float, beta: float, steps: int) -> dict[st
         envelopes = [coords[0, i] * rate**k for i, rate in zip(order, per_direction)]
     return {
         "k": k,
-        "x": finite_or_nan(path[:, 0]),
-        "y": finite_or_nan(path[:, 1]),
-        "err1": finite_or_nan(coords[:, order[0]]),
-        "err2": finite_or_nan(coords[:, order[1]]),
-        "theory1": finite_or_nan(envelopes[0]),
-        "theory2": finite_or_nan(envelopes[1]),
+        "x": _finite_or_nan(path[:, 0]),
+        "y": _finite_or_nan(path[:, 1]),
+        "err1": _finite_or_nan(coords[:, order[0]]),
+        "err2": _finite_or_nan(coords[:, order[1]]),
+        "theory1": _finite_or_nan(envelopes[0]),
+        "theory2": _finite_or_nan(envelopes[1]),
         "rate": max(per_direction),  # momentum_rate over both eigenvalues
         "measured": measured,
     }
@@ -94,21 +94,21 @@ def ravine_explorer(
         {c: state[c] for c in ("k", "err1", "err2", "theory1", "theory2")}, name="ravine-errors"
     )
     point = ColumnDataSource({"lr": [lr], "beta": [beta]}, name="ravine-point")
-    alpha_slider = slider("ravine-alpha", "α (step size)", 0.001, lr_max, lr, 0.001, "0.000")
-    beta_slider = slider("ravine-beta", "β (momentum)", 0.0, 0.99, beta, 0.01, "0.00")
-    text = readout("ravine-readout", _ravine_text(state, lr, beta))
+    alpha_slider = _slider("ravine-alpha", "α (step size)", 0.001, lr_max, lr, 0.001, "0.000")
+    beta_slider = _slider("ravine-beta", "β (momentum)", 0.0, 0.99, beta, 0.01, "0.00")
+    text = _readout("ravine-readout", _ravine_text(state, lr, beta))
     update = _update(land, steps, alpha_slider, beta_slider, path, errors, point, text)
     alpha_slider.js_on_change("value", update)
     beta_slider.js_on_change("value", update)
     plane = _rate_plane(land, lr_max, point)
-    on_click(
-        plane, callback("ravineClick", dict(alpha=alpha_slider, beta=beta_slider), "ravine.js")
+    _on_click(
+        plane, _callback("ravineClick", dict(alpha=alpha_slider, beta=beta_slider), "ravine.js")
     )
     return LiveFigure(
-        card(
-            panels(alpha_slider, beta_slider),
+        _card(
+            _panels(alpha_slider, beta_slider),
             text,
-            panels(_path_panel(land, path), _error_panel(land, errors)),
+            _panels(_path_panel(land, path), _error_panel(land, errors)),
             plane,
         )
     )
@@ -117,7 +117,7 @@ def ravine_explorer(
 def _update(land: Quadratic, steps: int, *models: Any) -> Any:
     """The CustomJS that reruns the heavy ball when a slider moves (``ravineUpdate``)."""
     alpha, beta, path, errors, point, text = models
-    return callback(
+    return _callback(
         "ravineUpdate",
         dict(
             alpha=alpha,
@@ -126,7 +126,7 @@ def _update(land: Quadratic, steps: int, *models: Any) -> Any:
             errors=errors,
             point=point,
             readout=text,
-            q=quadratic_js(land),
+            q=_quadratic_js(land),
             start=list(land.start),
             steps=steps,
             lams=sorted(land.eigvals.tolist()),
@@ -140,8 +140,8 @@ def _update(land: Quadratic, steps: int, *models: Any) -> Any:
 def _path_panel(land: Quadratic, path: ColumnDataSource) -> Any:
     """The path over the contour lines, the minimum as a star."""
     (x0, x1), (y0, y1) = land.bounds
-    fig = panel("Path on the ravine", "w₁", "w₂", x_range=(x0, x1), y_range=(y0, y1), height=300)
-    contours(fig, land, 10, log=False)
+    fig = _panel("Path on the ravine", "w₁", "w₂", x_range=(x0, x1), y_range=(y0, y1), height=300)
+    _contours(fig, land, 10, log=False)
     fig.line("x", "y", source=path, line_color=PALETTE["blue"], line_width=2)
     fig.scatter("x", "y", source=path, size=3, color=PALETTE["blue"])
     fig.scatter([land.center[0]], [land.center[1]], marker="star", size=14, color=PALETTE["black"])
@@ -150,7 +150,7 @@ def _path_panel(land: Quadratic, path: ColumnDataSource) -> Any:
 
 def _error_panel(land: Quadratic, errors: ColumnDataSource) -> Any:
     """The error along each eigen-direction (solid) and the predicted line (dashed)."""
-    fig = panel(
+    fig = _panel(
         "Error per eigen-direction",
         "step k",
         "|error| along it",
@@ -171,18 +171,18 @@ def _error_panel(land: Quadratic, errors: ColumnDataSource) -> Any:
             line_dash="dashed",
             legend_label="predicted",
         )
-    legend_below(fig)
+    _legend_below(fig)
     return fig
 
 
 def _ravine_text(state: dict[str, Any], lr: float, beta: float) -> str:
     """The readout, as ``ravineText`` in ravine.js writes it."""
     measured = state["measured"]
-    shown = fixed(measured, 4) if math.isfinite(measured) else "none (the run diverges)"
+    shown = _fixed(measured, 4) if math.isfinite(measured) else "none (the run diverges)"
     rate = state["rate"]
     return (
-        f"α = {fixed(lr, 3)}, β = {fixed(beta, 2)}<br>rate (theory, max over directions): "
-        f"<b>{fixed(rate, 4)}</b>{' ≥ 1: diverges' if rate >= 1 else ''}<br>"
+        f"α = {_fixed(lr, 3)}, β = {_fixed(beta, 2)}<br>rate (theory, max over directions): "
+        f"<b>{_fixed(rate, 4)}</b>{' ≥ 1: diverges' if rate >= 1 else ''}<br>"
         f"rate measured on the run: <b>{shown}</b>"
     )
 
@@ -190,10 +190,10 @@ def _ravine_text(state: dict[str, Any], lr: float, beta: float) -> str:
 def _rate_plane(land: Quadratic, lr_max: float, point: ColumnDataSource) -> Any:
     """The (α, β) plane coloured by the rate, with the optimum, critical damping and edge."""
     # The rate at each pixel's centre: momentum_rate over the grid at once.
-    lrs, betas = centres(0.0, lr_max, 120), centres(0.0, 0.99, 60)
+    lrs, betas = _centres(0.0, lr_max, 120), _centres(0.0, 0.99, 60)
     h = lrs[None, :, None] * land.eigvals[None, None, :]
     rates = np.abs(theory.momentum_roots(h, betas[:, None, None])).max(axis=(-2, -1))
-    plane = panel(
+    plane = _panel(
         "Rate of each (α, β): click one",
         "α",
         "β",
@@ -223,7 +223,7 @@ def _rate_plane(land: Quadratic, lr_max: float, point: ColumnDataSource) -> Any:
         line_width=2,
         legend_label="chosen",
     )
-    legend_below(plane)
+    _legend_below(plane)
     return plane
 
 

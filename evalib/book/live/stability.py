@@ -14,17 +14,17 @@ from evalib import theory
 from evalib._checks import finite_real, integer
 from evalib.book.live.base import (
     LiveFigure,
-    callback,
-    card,
-    centres,
-    finite_or_nan,
-    fixed,
-    legend_below,
-    on_click,
-    panel,
-    panels,
-    readout,
-    stack,
+    _callback,
+    _card,
+    _centres,
+    _finite_or_nan,
+    _fixed,
+    _legend_below,
+    _on_click,
+    _panel,
+    _panels,
+    _readout,
+    _stack,
 )
 from evalib.book.plots import PALETTE
 
@@ -69,7 +69,7 @@ def stability_state(h: float, beta: float, steps: int) -> dict[str, Any]:
     roots = theory.momentum_roots(h, beta)
     return {
         "k": np.arange(steps + 1),
-        "x": finite_or_nan(xs),
+        "x": _finite_or_nan(xs),
         "re": roots.real,
         "im": roots.imag,
         "kind": root_type(h, beta),
@@ -91,17 +91,17 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
     iterates = ColumnDataSource({c: state[c] for c in ("k", "x")}, name="stability-iterates")
     roots = ColumnDataSource({c: state[c] for c in ("re", "im")}, name="stability-roots")
     plane = _region_plane(pick)
-    text = readout("stability-readout", _stability_text(h, beta, state["kind"]))
+    text = _readout("stability-readout", _stability_text(h, beta, state["kind"]))
     h_max, b_max = _PLANE
     args = dict(pick=pick, iterates=iterates, roots=roots, readout=text, steps=steps)
     args.update(regions=list(_REGIONS), hMax=h_max, bMax=b_max)
-    on_click(plane, callback("stabilityClick", args, "transcriptions.js", "stability.js"))
+    _on_click(plane, _callback("stabilityClick", args, "transcriptions.js", "stability.js"))
 
-    walk = panel("Error of this direction, x₀ = 1", "step k", "xₖ", height=220, y_range=(-2, 2))
+    walk = _panel("Error of this direction, x₀ = 1", "step k", "xₖ", height=220, y_range=(-2, 2))
     walk.line("k", "x", source=iterates, color=PALETTE["blue"], line_width=2)
     walk.scatter("k", "x", source=iterates, color=PALETTE["blue"], size=4)
     circle = np.linspace(0, 2 * np.pi, 120)
-    disk = panel(
+    disk = _panel(
         "Roots μ, unit circle",
         "Re μ",
         "Im μ",
@@ -113,15 +113,15 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
     disk.xaxis.ticker = disk.yaxis.ticker = [-1, 0, 1]
     disk.line(np.cos(circle).astype(np.float32), np.sin(circle).astype(np.float32), color="black")
     disk.scatter("re", "im", source=roots, size=10, color=PALETTE["vermillion"])
-    return LiveFigure(card(panels(plane, stack(text, walk, disk))))
+    return LiveFigure(_card(_panels(plane, _stack(text, walk, disk))))
 
 
 def _region_plane(pick: ColumnDataSource) -> Any:
     """The (αλ, β) plane coloured by region, with critical damping, the edge and the pick."""
     h_max, b_max = _PLANE
-    hs, bs = centres(0.0, h_max, 180), centres(0.0, b_max, 100)
+    hs, bs = _centres(0.0, h_max, 180), _centres(0.0, b_max, 100)
     kinds = _region_index(hs[None, :], bs[:, None]).astype(np.uint8)
-    plane = panel(
+    plane = _panel(
         "Roots of R: click a point",
         "αλ",
         "β",
@@ -146,7 +146,7 @@ def _region_plane(pick: ColumnDataSource) -> Any:
     plane.line(
         2 + 2 * edge, edge, color=PALETTE["vermillion"], line_width=2, legend_label="αλ = 2 + 2β"
     )
-    legend_below(plane)
+    _legend_below(plane)
     plane.scatter(
         "h", "beta", source=pick, size=12, fill_color="white", line_color="black", line_width=2
     )
@@ -154,4 +154,4 @@ def _region_plane(pick: ColumnDataSource) -> Any:
 
 
 def _stability_text(h: float, beta: float, kind: str) -> str:
-    return f"αλ = {fixed(h, 3)}, β = {fixed(beta, 3)}: <b>{kind}</b>"
+    return f"αλ = {_fixed(h, 3)}, β = {_fixed(beta, 3)}: <b>{kind}</b>"
