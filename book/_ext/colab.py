@@ -43,7 +43,7 @@ import yaml
 from docutils.nodes import make_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import install_cell  # noqa: E402  (book/_ext is not a package)
+import install_cell  # book/_ext is not a package: on sys.path above
 
 ROOT = install_cell.ROOT
 BOOK = ROOT / "book"
@@ -61,13 +61,16 @@ FORM_TITLES = {
     "hide-cell": "Code folded in the book: double-click to show it",
     "hide-input": "Code folded in the book: double-click to show it",
 }
-ADMONITIONS = (
-    "admonition attention caution danger error hint important note seealso tip warning"
-).split()
+ADMONITIONS = {
+    "admonition", "attention", "caution", "danger", "error", "hint", "important", "note",
+    "seealso", "tip", "warning",
+}  # fmt: skip
 
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*)$")
 # A role, or a code span (left as it is): whichever starts first.
-INLINE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<content>[^`]*)`|(?P<code>(?P<ticks>`+).+?(?P=ticks))")
+INLINE = re.compile(
+    r"\{(?P<role>[\w:-]+)\}`(?P<content>[^`]*)`|(?P<code>(?P<ticks>`+).+?(?P=ticks))"
+)
 TITLED = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.DOTALL)
 
 
@@ -198,9 +201,7 @@ class Book:
     @cached_property
     def figures(self) -> dict[str, tuple[str, int]]:
         """Figure name → (page, number)."""
-        return {
-            name: (page, number) for (page, _), (number, name) in self.numbered.items() if name
-        }
+        return {name: (page, number) for (page, _), (number, name) in self.numbered.items() if name}
 
     @cached_property
     def references(self) -> dict[str, tuple[str, str]]:
@@ -311,7 +312,9 @@ class Chapter:
         return "\n".join(out)
 
     def directive(self, fence: re.Match, body: list[str]) -> str:
-        match = re.fullmatch(r"\{(?P<name>[\w:-]+)\}\s*(?P<argument>.*)", fence.group("info").strip())
+        match = re.fullmatch(
+            r"\{(?P<name>[\w:-]+)\}\s*(?P<argument>.*)", fence.group("info").strip()
+        )
         if match is None:
             raise MystError(f"{self.page}: a fence without a directive: {fence.group()!r}")
         name, argument = match.group("name"), match.group("argument").strip()
@@ -357,9 +360,9 @@ def closing(lines: list[str], start: int) -> int:
     i = start + 1
     while i < len(lines):
         inner = FENCE.match(lines[i])
-        if inner and inner.group("fence")[0] == char and len(inner.group("fence")) >= length:
-            if not inner.group("info").strip():
-                return i
+        closes = inner and inner.group("fence")[0] == char and len(inner.group("fence")) >= length
+        if closes and not inner.group("info").strip():
+            return i
         if inner and not literal and inner.group("info").strip():
             i = closing(lines, i)  # a nested block, closed by its own fence
         i += 1
@@ -407,7 +410,11 @@ def quoted_keys(text: str) -> list[str]:
     keys = []
     for match in INLINE.finditer(text):
         if match.group("role") and match.group("role").startswith("glue"):
-            key = match.group("content").split(":")[0] if match.group("role") == "glue:text" else match.group("content")
+            key = (
+                match.group("content").split(":")[0]
+                if match.group("role") == "glue:text"
+                else match.group("content")
+            )
             if key not in keys:
                 keys.append(key)
     return keys
@@ -417,7 +424,11 @@ def glued_values(page: str, build: Path | None, fallback: Path) -> dict[str, str
     """The values a chapter quotes: from ``build`` when given, else those kept in its
     notebook, else (for a newly quoted value) from the ``fallback`` build."""
     wanted = quoted_keys((ROOT / f"{page}.md").read_text())
-    sources = [glued_in_build(build, page)] if build else [glued_kept(page), glued_in_build(fallback, page)]
+    sources = (
+        [glued_in_build(build, page)]
+        if build
+        else [glued_kept(page), glued_in_build(fallback, page)]
+    )
     values, missing = {}, []
     for key in wanted:
         found = next((source[key] for source in sources if key in source), None)
@@ -482,16 +493,18 @@ def notebook(book: Book, page: str, glued: dict[str, str]) -> nbformat.NotebookN
         if cell.cell_type == "markdown":
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
-    nb.metadata = nbformat.from_dict({
-        "colab": {"name": f"{Path(page).name}.ipynb", "provenance": []},
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-        META: {
-            "source": f"{page}.md",
-            "note": "Written by book/_ext/colab.py from the source; edit the .md, not this.",
-            "glued": dict(sorted(glued.items())),
-        },
-    })
+    nb.metadata = nbformat.from_dict(
+        {
+            "colab": {"name": f"{Path(page).name}.ipynb", "provenance": []},
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+            META: {
+                "source": f"{page}.md",
+                "note": "Written by book/_ext/colab.py from the source; edit the .md, not this.",
+                "glued": dict(sorted(glued.items())),
+            },
+        }
+    )
     nbformat.validate(nb)
     return nb
 

@@ -9,6 +9,7 @@ place that turns them into the cell:
 
     python book/_ext/install_cell.py          # rewrite every chapter's install cell (make sync)
     python book/_ext/install_cell.py --check  # exit 1 if a chapter's cell differs (make release)
+    python book/_ext/install_cell.py --version  # print the version (make release tags v<it>)
 
 pip runs in a subprocess rather than through ``%pip``: ``%pip`` neither fails the cell
 when the install fails nor keeps quiet about restarting the kernel, which a new
@@ -31,7 +32,7 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parents[2]
 
-TEMPLATE = '''\
+TEMPLATE = """\
 # Colab and other fresh kernels: install the book's companion package, evalib.
 try:
     import evalib
@@ -58,7 +59,7 @@ except ImportError:
             "(GitHub and PyPI), then run this cell again, or install it yourself: "
             f"pip install '{{EVALIB}}'"
         ) from None
-'''
+"""
 
 # The first code cell of a chapter, header and closing fence included.
 FIRST_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n.*?^```[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -99,10 +100,10 @@ def with_install_cell(md: Path) -> str:
     """``md``'s text with its first code cell replaced by :func:`block`."""
     text = md.read_text()
     first = FIRST_CELL.search(text)
-    if first is None or "import evalib" not in first.group():
+    if first is None or "import evalib" not in first.group() or "remove-cell" not in first.group():
         raise SystemExit(
-            f"{md.relative_to(ROOT)}: the first code cell must be the install cell "
-            "(it imports evalib); add one as CONTRIBUTING.md shows"
+            f"{md.relative_to(ROOT)}: the first code cell must be the install cell (hidden, "
+            "it imports evalib): copy another chapter's, and `make sync` keeps it current"
         )
     return text[: first.start()] + block() + text[first.end() :]
 
@@ -112,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if a chapter's cell differs"
     )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
     args = parser.parse_args(argv)
+    if args.version:
+        print(version())
+        return 0
     stale = []
     for md in chapters():
         text = with_install_cell(md)
