@@ -244,3 +244,22 @@ def test_colab_notebooks_are_small():
         notebook = json.loads(path.read_text())
         assert path.stat().st_size < 200_000, f"{path.name}: {path.stat().st_size} bytes"
         assert all(not c.get("outputs") for c in notebook["cells"])
+
+
+def test_glued_numbers_read_as_in_the_built_book(build):
+    """colab.py formats each glued value as the built page shows it (same build's values)."""
+    from collections import Counter
+    from html import unescape
+
+    book = colab.Book()
+    for page in book.chapters:
+        values = colab.glued_in_build(ROOT / "_build", page)
+        ours = Counter(
+            colab.format_plain_text(values[key], spec)
+            for key, spec in re.findall(
+                r"\{glue:text\}`([^`:]+):?([^`]*)`", (ROOT / f"{page}.md").read_text()
+            )
+        )
+        html = (HTML / f"{page}.html").read_text()
+        built = Counter(unescape(t) for t in re.findall(r'pasted-text">([^<]*)<', html))
+        assert ours == built, f"{page}: {ours - built} here, {built - ours} in the built page"
