@@ -87,7 +87,8 @@ def test_colab_notebook_opens_with_the_install_cell_folded_and_the_note(md):
     cells = colab_notebook(md).cells
     first = next(c for c in cells if c.cell_type == "code")
     assert first.metadata.get("cellView") == "form"
-    assert first.source == f"# @title {colab.FORM_TITLES['install']}\n{install_cell.source()}"
+    expected = f"# @title {colab.FORM_TITLES['install']}\n{install_cell.source()}"
+    assert first.source == expected.rstrip("\n")
     assert "numbers quoted in the text are those of the book's own build" in cells[0].source
     assert cells[0].source.startswith("# ")
 
@@ -188,7 +189,7 @@ def test_a_colab_notebook_runs_on_evalib_installed_from_the_pinned_release(relea
 
     pip = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(site), f"evalib @ git+file://{clone}@{tag}"],
+         "--no-build-isolation", "--target", str(site), f"evalib @ git+file://localhost{clone}@{tag}"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert pip.returncode == 0, f"pip could not install evalib {tag}:\n{pip.stdout}{pip.stderr}"
@@ -217,7 +218,7 @@ def test_install_cell_fails_with_one_clear_error_and_installs_nothing(release, t
     clone, tag = release
     url = CONFIG["repository"]["url"]
     source = install_cell.source()
-    missing = f"git+file://{clone}@v0.0.0-missing"
+    missing = f"git+file://localhost{clone}@v0.0.0-missing"
     cell = source.replace(f"git+{url}@{tag}", missing)
     assert missing in cell
     target, home = tmp_path / "target", tmp_path / "home"
