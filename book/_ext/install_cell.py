@@ -55,9 +55,10 @@ except ImportError:
         raise RuntimeError(
             f"Could not install {{EVALIB}} (pip exit code {{pip.returncode}}). "
             f"pip said:\\n{{said}}\\n\\n"
-            "This chapter needs evalib. Check that this runtime reaches the internet "
-            "(GitHub and PyPI), then run this cell again, or install it yourself: "
-            f"pip install '{{EVALIB}}'"
+            "This chapter needs evalib {ref}. If pip could not connect, check that "
+            "this runtime is online (GitHub and PyPI), then run this cell again. "
+            "If it could not find {ref}, please report it at "
+            "{url}/issues"
         ) from None
 """
 
