@@ -192,8 +192,8 @@ def luminance(css_color: str) -> float:
 # would, waits for the page to recompute, and checks that the plotted numbers equal
 # evalib's for the setting read back from the page. The figure as built holds evalib's
 # own numbers; after a move they come from the JavaScript transcriptions in
-# evalib/book/live.js, so a transcription that drifts from evalib fails here. Screenshots of
-# each figure before and after go to _build/screenshots/.
+# evalib/book/live/transcriptions.js, so a transcription that drifts from evalib fails
+# here. Screenshots of each figure before and after go to _build/screenshots/.
 FIND = """const find = (name) => { for (const doc of Bokeh.documents) {
             const model = doc.get_model_by_name(name); if (model) return model; } return null; };"""
 CLOSE = dict(rtol=1e-9, atol=1e-9)
