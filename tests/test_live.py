@@ -521,31 +521,53 @@ def test_race_readout_names_tol_as_python_does(page, tol):
 # -- the path animation: pathPrefix against path_frame, and its buttons ------------------
 def prefix_paths() -> list[np.ndarray]:
     """Paths of every kind the animation meets: converging, diverging to inf and then NaN
-    (as theory.run_momentum's), with a NaN row in the middle, of one row."""
+    (as theory.run_momentum's), with a NaN row in the middle, of one row, settling."""
     with np.errstate(over="ignore", invalid="ignore"):
         overflow = theory.run_momentum(ravine.grad, ravine.start, 0.2, 0.0, 700)
     holed = ravine_paths()["GD"].copy()
     holed[5] = np.nan
-    return [*ravine_paths().values(), overflow, holed, np.array([[0.5, -1.0]])]
+    lr, beta, _ = theory.optimal_momentum(ravine.eigvals)
+    settles = theory.run_momentum(ravine.grad, ravine.start, lr, beta, 200)  # then crawls
+    return [*ravine_paths().values(), overflow, holed, np.array([[0.5, -1.0]]), settles]
 
 
 def test_path_prefix_agrees_with_path_frame(page):
-    paths = prefix_paths()
+    """On every row (the default step numbers) and on the rows path_rows keeps."""
+    paths = [live.base._finite_or_nan(p) for p in prefix_paths()]  # what the page holds
+    kept = [np.arange(len(p)) for p in paths] + [live.path_rows(p, 0.05) for p in paths]
+    rows = [(p[k], k) for p, k in zip(paths + paths, kept)]
     steps = [0, 1, 4, 5, 6, 30, 31, 650, 699, 700, 10_000]
-    cases = [(i, k) for i in range(len(paths)) for k in steps]
-    clean = [live.base._finite_or_nan(p) for p in paths]  # what the page holds
+    cases = [(i, s) for i in range(len(rows)) for s in steps]
     js = page.evaluate(
-        """([paths, cases]) => cases.map(([i, k]) =>
-             pathPrefix(paths[i].map((w) => w[0]), paths[i].map((w) => w[1]), k))""",
-        [[p.tolist() for p in clean], cases],
+        """([rows, cases]) => cases.map(([i, s]) => pathPrefix(rows[i][1],
+             rows[i][0].map((w) => w[0]), rows[i][0].map((w) => w[1]), s))""",
+        [[(r.tolist(), k.tolist()) for r, k in rows], cases],
     )
-    for (i, k), got in zip(cases, js):
-        want = live.path_frame(clean[i], k)
-        for key in ("x", "y", "hx", "hy"):
+    for (i, s), got in zip(cases, js):
+        want = live.path_frame(rows[i][0], s, rows[i][1])
+        for key in ("k", "x", "y", "hx", "hy"):
             # The rows themselves: bit for bit, NaN where Python has NaN.
-            np.testing.assert_array_equal(as_array(got[key]), want[key], err_msg=f"{i}, {k}, {key}")
-    heads = [len(live.path_frame(clean[2], k)["hx"]) for k in (0, 699)]
-    assert heads == [1, 1] and np.isnan(clean[2][-1]).all()  # a head stays at the last finite row
+            np.testing.assert_array_equal(as_array(got[key]), want[key], err_msg=f"{i}, {s}, {key}")
+    overflow = paths[2]
+    assert np.isnan(overflow[-1]).all() and len(live.path_frame(overflow, 699)["hx"]) == 1
+    assert any(len(k) < len(p) for k, p in zip(kept[len(paths) :], paths))  # some thinned
+
+
+def test_path_rows_keep_the_ends_the_breaks_and_every_visible_move():
+    tol = 0.05
+    for path in prefix_paths():
+        p = live.base._finite_or_nan(path)
+        k = live.path_rows(p, tol)
+        assert k[0] == 0 and k[-1] == len(p) - 1 and np.all(np.diff(k) > 0)
+        finite = np.isfinite(p).all(axis=1)
+        assert set(np.flatnonzero(~finite)) <= set(k)  # every break of the line is kept
+        # A dropped row lies within tol of the last row kept before it.
+        last = np.searchsorted(k, np.arange(len(p)), side="right") - 1
+        dropped = np.setdiff1d(np.arange(len(p)), k)
+        gaps = np.hypot(*(p[dropped] - p[k[last[dropped]]]).T)
+        assert np.all(gaps[np.isfinite(gaps)] < tol)
+    assert live.path_rows(np.zeros((5, 2)), 0.1).tolist() == [0, 4]
+    assert live.path_rows(ravine_paths()["GD"], 0.0).tolist() == list(range(31))
 
 
 @functools.cache
@@ -561,11 +583,13 @@ def animation_callback() -> CustomJS:
 def test_animation_slider_draws_what_path_animation_draws_at_that_step(page, step):
     out = run_callback(page, animation_callback(), {"path-step": step})
     built = named(live.path_animation(ravine, ravine_paths(), title="Ravine", step=step))
-    for i, name in enumerate(ravine_paths()):
-        frame = live.path_frame(live.base._finite_or_nan(ravine_paths()[name]), step)
-        np.testing.assert_array_equal(as_array(out["shown"][i]["data"]["x"]), frame["x"])
+    for i, path in enumerate(ravine_paths().values()):
+        k = named(animation_figure())[f"path-full-{i}"].data["k"]
+        frame = live.path_frame(live.base._finite_or_nan(path)[k], step, k)
+        for key in ("k", "x", "y"):
+            np.testing.assert_array_equal(as_array(out["shown"][i]["data"][key]), frame[key])
+            np.testing.assert_array_equal(built[f"path-{i}"].data[key], frame[key])
         np.testing.assert_array_equal(as_array(out["heads"][i]["data"]["y"]), frame["hy"])
-        np.testing.assert_array_equal(built[f"path-{i}"].data["y"], frame["y"])
         np.testing.assert_array_equal(built[f"path-head-{i}"].data["x"], frame["hx"])
 
 
@@ -613,7 +637,9 @@ def test_path_animation_holds_the_paths_once_and_marks_the_landscape():
     paths = ravine_paths()
     fig = live.path_animation(saddle, {"a": paths["GD"]}, styles={"a": {"linestyle": "--"}})
     data = named(fig)
-    np.testing.assert_array_equal(data["path-full-0"].data["x"], paths["GD"][:, 0])
+    full = data["path-full-0"].data
+    assert full["k"].tolist() == live.path_rows(paths["GD"], 4.0 / 1500).tolist()
+    np.testing.assert_array_equal(full["x"], paths["GD"][full["k"], 0])  # evalib's own rows
     assert len(data["path-0"].data["x"]) == 1  # step 0: the start
     labels = [
         item.label.value for m in fig.layout.references() if hasattr(m, "items") for item in m.items
@@ -959,6 +985,10 @@ def test_root_type_names_the_region(h, beta, kind):
         (lambda: anim(interval=5), ValueError, "interval"),
         (lambda: live.path_frame(np.zeros(4), 1), ValueError, "path"),
         (lambda: live.path_frame(np.zeros((3, 2)), -1), ValueError, "step"),
+        (lambda: live.path_frame(np.zeros((3, 2)), 1, [0, 2, 1]), ValueError, "steps"),
+        (lambda: live.path_frame(np.zeros((3, 2)), 1, [0, 1]), ValueError, "steps"),
+        (lambda: live.path_rows(np.zeros((3, 2)), -1.0), ValueError, "tol"),
+        (lambda: live.path_rows(np.zeros(3), 1.0), ValueError, "path"),
     ],
 )
 def test_bad_arguments_are_refused(call, error, match):

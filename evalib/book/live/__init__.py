@@ -34,7 +34,7 @@ comment; ``tests/test_live.py`` runs it against evalib for a grid of settings an
 ``tests/test_browser.py`` reads the numbers of the built pages back, both to 1e-9.
 """
 
-from evalib.book.live.animation import path_animation, path_frame
+from evalib.book.live.animation import path_animation, path_frame, path_rows
 from evalib.book.live.base import BOKEH_JS, CSS_CLASS, JS_FUNCTIONS, LiveFigure, bokeh_js_files
 from evalib.book.live.ewma import ewma_explorer, ewma_lag_text
 from evalib.book.live.race import RACERS, optimiser_race, race_state
@@ -59,4 +59,5 @@ __all__ = [
     "stability_state",
     "path_animation",
     "path_frame",
+    "path_rows",
 ]

@@ -2,15 +2,17 @@
 // lines, each growing step by step with a marker at its head; Play/Pause, a step back
 // and forward, and a step slider. Nothing here needs transcriptions.js.
 
-// What path_frame gives in Python: the rows 0..step of one path (all of it when it is
-// shorter) and its head, the last of those rows whose coordinates are finite (none if
-// no row is).
-function pathPrefix(xs, ys, step) {
-  const n = Math.min(Math.max(step, 0), xs.length - 1) + 1;
-  const x = Array.from(xs.slice(0, n)), y = Array.from(ys.slice(0, n));
+// What path_frame gives in Python: the rows whose step number ks[i] is at most `step`
+// (the page holds only the rows that path_rows keeps, with their step numbers) and the
+// head, the last of those rows whose coordinates are finite (none if no row is).
+function pathPrefix(ks, xs, ys, step) {
+  let n = 0;
+  while (n < ks.length && ks[n] <= step) n++;
+  const k = Array.from(ks.slice(0, n)), x = Array.from(xs.slice(0, n));
+  const y = Array.from(ys.slice(0, n));
   let head = n - 1;
   while (head >= 0 && !(Number.isFinite(x[head]) && Number.isFinite(y[head]))) head--;
-  return head < 0 ? { x, y, hx: [], hy: [] } : { x, y, hx: [x[head]], hy: [y[head]] };
+  return head < 0 ? { k, x, y, hx: [], hy: [] } : { k, x, y, hx: [x[head]], hy: [y[head]] };
 }
 
 // Whatever fired: a step button moves the slider one step, Play starts or stops the
@@ -24,8 +26,8 @@ function pathAnimation({ step, play, back, forward, full, shown, heads, stride, 
     pathPlay(step, play, stride, interval);
   } else {
     full.forEach((path, i) => {
-      const frame = pathPrefix(path.data.x, path.data.y, step.value);
-      shown[i].data = { x: frame.x, y: frame.y };
+      const frame = pathPrefix(path.data.k, path.data.x, path.data.y, step.value);
+      shown[i].data = { k: frame.k, x: frame.x, y: frame.y };
       heads[i].data = { x: frame.hx, y: frame.hy };
     });
   }

@@ -2,7 +2,8 @@
 by the browser (chapters "Momentum: the heavy ball" and "Why momentum really works").
 Its page code is ``animation.js``.
 
-The page holds each path once, as numbers (a few KB), and draws the rows up to the
+The page holds each path once, as numbers (a few KB: :func:`path_rows` leaves out the
+rows that would move the line by less than half a pixel), and draws the rows up to the
 step that the slider shows (:func:`path_frame`; in the page, ``pathPrefix``) with a
 marker at each path's head. Play runs the slider to the last step; the step buttons move
 it by one.
@@ -39,18 +40,51 @@ _DASHES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dashdot"}
 _DASHES.update({name: name for name in ("solid", "dashed", "dotted", "dashdot")})
 
 
-def path_frame(path: ArrayLike, step: int) -> dict[str, NDArray[np.float64]]:
-    """What :func:`path_animation` draws of one path at ``step``: the rows ``0..step``
-    (``x``, ``y``; the whole path when it is shorter) and its head (``hx``, ``hy``: the
-    last of those rows whose coordinates are finite, or nothing when none is)."""
+def path_frame(
+    path: ArrayLike, step: int, steps: ArrayLike | None = None
+) -> dict[str, NDArray[np.float64]]:
+    """What :func:`path_animation` draws of one path at ``step``: the rows whose step
+    number is at most ``step`` (``k``, ``x``, ``y``) and the head (``hx``, ``hy``), the
+    last of those rows whose coordinates are finite (nothing when none is).
+
+    ``steps`` gives each row's step number, increasing (default ``0, 1, 2, ...``): the
+    page holds only the rows :func:`path_rows` keeps."""
     p = real_array("path", path, finite=False)
     if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
         raise ValueError(f"path must have shape (steps+1, 2) with steps >= 0, got {p.shape}")
     step = integer("step", step, 0)
-    rows = p[: min(step, len(p) - 1) + 1]
+    k = np.arange(len(p), dtype=np.float64) if steps is None else real_array("steps", steps)
+    if k.shape != (len(p),) or np.any(np.diff(k) <= 0):
+        raise ValueError(f"steps must be one increasing step number per row of path, got {k}")
+    shown = int(np.searchsorted(k, step, side="right"))  # rows 0..shown-1 have k <= step
+    rows = p[:shown]
     finite = np.flatnonzero(np.isfinite(rows).all(axis=1))
     head = rows[finite[-1:]]  # one row, or none
-    return {"x": rows[:, 0], "y": rows[:, 1], "hx": head[:, 0], "hy": head[:, 1]}
+    return {"k": k[:shown], "x": rows[:, 0], "y": rows[:, 1], "hx": head[:, 0], "hy": head[:, 1]}
+
+
+def path_rows(path: ArrayLike, tol: float) -> NDArray[np.intp]:
+    """The rows of ``path`` that :func:`path_animation` puts in the page: the first and
+    the last, every row that is not finite and the one after it, and each row at least
+    ``tol`` from the last row kept. A dropped row lies within ``tol`` of the row kept
+    before it, so the line drawn through the kept rows strays from the path by less than
+    ``tol`` (the figure takes a fraction of a pixel): a run that crawls costs few bytes."""
+    p = real_array("path", path, finite=False)
+    if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
+        raise ValueError(f"path must have shape (steps+1, 2) with steps >= 0, got {p.shape}")
+    if finite_real("tol", tol) < 0:
+        raise ValueError(f"tol must be >= 0, got {tol}")
+    finite = [bool(np.isfinite(row).all()) for row in p]
+    keep, last = [0], p[0]
+    for i in range(1, len(p)):
+        if (
+            not (finite[i] and finite[keep[-1]])
+            or i == len(p) - 1
+            or np.hypot(*(p[i] - last)) >= tol
+        ):
+            keep.append(i)
+            last = p[i]
+    return np.array(keep)
 
 
 def path_animation(
@@ -84,12 +118,16 @@ def path_animation(
         raise ValueError(f"interval must be at least 10 (milliseconds per move), got {interval}")
 
     fig = _landscape_panel(landscape, title)
+    (x0, x1), (y0, y1) = landscape.bounds
+    tol = max(x1 - x0, y1 - y0) / 1500  # under a pixel on the widest screen
     full, shown, heads = [], [], []
     for i, (name, p) in enumerate(arrays.items()):
-        full.append(ColumnDataSource({"x": p[:, 0], "y": p[:, 1]}, name=f"path-full-{i}"))
-        frame = path_frame(p, step)
-        shown.append(ColumnDataSource({"x": frame["x"], "y": frame["y"]}, name=f"path-{i}"))
+        k = path_rows(p, tol)
+        full.append(ColumnDataSource({"k": k.astype(np.int32), "x": p[k, 0], "y": p[k, 1]}))
+        frame = path_frame(p[k], step, k)
+        shown.append(ColumnDataSource({c: frame[c] for c in ("k", "x", "y")}, name=f"path-{i}"))
         heads.append(ColumnDataSource({"x": frame["hx"], "y": frame["hy"]}, name=f"path-head-{i}"))
+        full[i].name = f"path-full-{i}"
         color = styles.get(name, {}).get("color", COLORS[i % len(COLORS)])
         dash = _DASHES[styles.get(name, {}).get("linestyle", "-")]
         fig.line(
@@ -99,8 +137,8 @@ def path_animation(
     _legend_below(fig)
 
     step_slider = _slider("path-step", "step", 0, steps, step, 1, "0")
-    play = Toggle(label="Play", width=80, name="path-play")
-    back = Button(label="Step back", width=100, name="path-back")
+    play = Toggle(label="Play", width=70, name="path-play")
+    back = Button(label="Step back", width=96, name="path-back")
     forward = Button(label="Step forward", width=110, name="path-forward")
     args = dict(step=step_slider, play=play, back=back, forward=forward, full=full)
     args.update(shown=shown, heads=heads, stride=math.ceil(steps / frames), interval=interval)
@@ -111,7 +149,8 @@ def path_animation(
         button.styles = {"font-size": FONT}
     back.js_on_event("button_click", action)
     forward.js_on_event("button_click", action)
-    return LiveFigure(_card(row(play, back, forward, styles={"gap": "8px"}), step_slider, fig))
+    buttons = row(play, back, forward, styles={"gap": "8px", "flex-wrap": "wrap"})
+    return LiveFigure(_card(buttons, step_slider, fig))
 
 
 def _landscape_panel(landscape: Landscape, title: str | None) -> Any:

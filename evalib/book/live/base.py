@@ -58,6 +58,7 @@ _CARD = {
     "color": "#222",
     "padding": f"{_PAD}px",
     "border-radius": "6px",
+    "text-align": "left",  # not the centring of the figure that holds it in the book
     "--bokeh-font-size": FONT,  # the widgets' text (Bokeh's default is 12 px)
 }
 

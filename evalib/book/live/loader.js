@@ -2,8 +2,8 @@
 // one call, evalibLive(target, version, files) (evalib/book/live/base.py, LiveFigure).
 //
 // BokehJS is loaded once per page, when the first live figure comes near the viewport:
-// from the book's own copy where the page names its folder in
-// <meta name="evalib-bokeh" content="RELATIVE/URL/OF/_static/bokeh/"> (book/_ext), else
+// from the book's own copy where the page names its folder in a meta tag named
+// "evalib-bokeh" (its content: the folder's URL relative to the page; book/_ext), else
 // from Bokeh's CDN (Jupyter, Colab). Once a figure is drawn, each slider handle gets its
 // title as accessible name and the exact value it shows; noUiSlider rewrites those
 // attributes, rounded to one decimal, on every move, and an observer puts them right.
