@@ -88,8 +88,13 @@ def _retina_in_jupyter() -> None:
     except ImportError:  # plain Python: nothing is displayed inline
         return
     shell = get_ipython()
-    if shell is not None:
-        shell.display_formatter.formatters["image/png"].for_type(Figure, light_png)
+    if shell is None:
+        return
+    try:  # Jupyter's inline backend registers its own PNG formatter when it loads:
+        import matplotlib_inline.backend_inline  # noqa: F401  # load it first
+    except ImportError:
+        pass
+    shell.display_formatter.formatters["image/png"].for_type(Figure, light_png)
 
 
 def light_png(fig: Figure) -> tuple[bytes, dict[str, int]]:
