@@ -8,6 +8,7 @@ one call and adds a legend only when there is something to tell apart.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Sequence
 
@@ -90,10 +91,9 @@ def _retina_in_jupyter() -> None:
     shell = get_ipython()
     if shell is None:
         return
-    try:  # Jupyter's inline backend registers its own PNG formatter when it loads:
-        import matplotlib_inline.backend_inline  # noqa: F401  # load it first
-    except ImportError:
-        pass
+    # Jupyter's inline backend registers its own PNG formatter when it loads: load it first.
+    with contextlib.suppress(ImportError):
+        import matplotlib_inline.backend_inline  # noqa: F401
     shell.display_formatter.formatters["image/png"].for_type(Figure, light_png)
 
 
