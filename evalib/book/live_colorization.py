@@ -1,30 +1,37 @@
 """The colorization explorer: colour spreading from seed pixels along a line, step by step,
 for the method a reader picks (chapter "The limits of descent").
 
-A live figure in the manner of :mod:`evalib.book.live` (its :class:`~evalib.book.live.LiveFigure`,
-loader and look), with its page code in ``live_colorization.js``: a slider for the step
-``k`` and buttons for the method (gradient descent, the heavy ball, Nesterov), each tuned
-for the problem's smallest and largest curvature. The first drawing holds evalib's own
-numbers (:func:`colorization_state`); when the reader picks another method the page
-reruns it with JavaScript transcriptions of ``worst_case.GraphQuadratic.grad``,
-``theory.run_momentum`` and ``optim.nesterov_lookahead``, which ``tests/test_live_colorization.py``
-checks against evalib to 1e-9.
+A live figure shown through :class:`evalib.book.live.LiveFigure` (and its loader), with
+its page code in ``live_colorization.js``: a slider for the step ``k`` and buttons for the
+method (gradient descent, the heavy ball, Nesterov), each tuned for the problem's
+smallest and largest curvature. It uses only the public names of :mod:`evalib.book.live`
+(``LiveFigure`` and the transcriptions ``JS_FUNCTIONS``, of which it calls
+``runMomentum``). The first drawing holds evalib's own numbers
+(:func:`colorization_state`); when the reader moves the slider or picks another method,
+the page reruns the method with JavaScript transcriptions of
+``worst_case.GraphQuadratic.grad``, ``theory.run_momentum`` and
+``optim.nesterov_lookahead``, which ``tests/test_live_colorization.py`` checks against
+evalib to 1e-9.
 """
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Context, Decimal
 from importlib.resources import files
 from typing import Any
 
 import numpy as np
-from bokeh.models import ColumnDataSource, CustomJS, LinearColorMapper
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource, CustomJS, LayoutDOM, LinearColorMapper
 from bokeh.models.widgets.groups import RadioButtonGroup
 from bokeh.models.widgets.markups import Div
+from bokeh.models.widgets.sliders import Slider
+from bokeh.plotting import figure
 from numpy.typing import ArrayLike, NDArray
 
 from evalib import theory
 from evalib._checks import choice, instance, integer, real_array
-from evalib.book.live import JS_FUNCTIONS, LiveFigure, _card, _figure, _fixed, _slider
+from evalib.book.live import JS_FUNCTIONS, LiveFigure
 from evalib.book.plots import PALETTE
 from evalib.optim import nesterov_lookahead
 from evalib.worst_case import GraphQuadratic, colorization, hops
@@ -35,6 +42,8 @@ METHODS = ("gradient descent", "heavy ball", "Nesterov")
 JS_CODE = files("evalib.book").joinpath("live_colorization.js").read_text(encoding="utf-8")
 
 _FONT = "10pt"  # the figures' smallest text, as plots.MIN_FONT_PT
+# A white card, as evalib.book.live's figures have, readable in the book's dark mode too.
+_CARD = {"background-color": "white", "color": "#222", "padding": "8px", "border-radius": "6px"}
 
 
 def tunings(problem: GraphQuadratic) -> dict[str, tuple[float, float]]:
@@ -125,7 +134,7 @@ def colorization_explorer(
     )
     now = ColumnDataSource({"k": [k], "error": [state["error"][k]]}, name="colorization-now")
 
-    colour_panel = _figure(
+    colour_panel = _panel(
         "Colour after k steps", "pixel", "colour w_i", height=300, y_range=(-0.45, 1.35)
     )
     colour_panel.vbar(
@@ -145,16 +154,14 @@ def colorization_explorer(
         where.tolist(), [1.25] * where.size, marker="triangle", size=9, color=PALETTE["black"],
         legend_label="seeds",
     )  # fmt: skip
-    error_panel = _figure(
-        "Error per step", "step", "‖w − w*‖ / ‖w*‖", height=240, y_axis_type="log"
-    )
+    error_panel = _panel("Error per step", "step", "‖w − w*‖ / ‖w*‖", height=240, y_axis_type="log")
     error_panel.line("k", "error", source=errors, color=PALETTE["vermillion"], line_width=2)
     error_panel.scatter("k", "error", source=now, size=9, color=PALETTE["black"])
     for fig in (colour_panel, error_panel):
         _look(fig)
     _legend_below(colour_panel)
 
-    k_slider = _slider("colorization-k", "k (steps)", 0, steps, k, 1, "0")
+    k_slider = _step_slider("colorization-k", "k (steps)", 0, steps, k)
     buttons = RadioButtonGroup(
         labels=list(METHODS), active=METHODS.index(method), name="colorization-method"
     )
@@ -215,3 +222,40 @@ def _legend_below(fig: Any) -> None:
     legend.padding, legend.spacing, legend.margin = 2, 4, 4
     legend.border_line_alpha = 0
     fig.add_layout(legend, "below")
+
+
+def _panel(title: str, x_label: str, y_label: str, **options: Any) -> Any:
+    """A Bokeh figure as wide as the card, labelled, without a toolbar."""
+    return figure(
+        title=title,
+        x_axis_label=x_label,
+        y_axis_label=y_label,
+        toolbar_location=None,
+        sizing_mode="stretch_width",
+        **options,
+    )
+
+
+def _step_slider(name: str, title: str, start: int, end: int, value: int) -> Slider:
+    """A full-width slider over whole steps; ``name`` lets the browser tests find it."""
+    return Slider(
+        start=start,
+        end=end,
+        value=value,
+        step=1,
+        title=title,
+        format="0",
+        name=name,
+        sizing_mode="stretch_width",
+    )
+
+
+def _card(*children: LayoutDOM) -> LayoutDOM:
+    return column(*children, styles=_CARD, sizing_mode="stretch_width")
+
+
+def _fixed(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, rounded as JavaScript's ``toFixed`` rounds (a
+    tie goes up), so the readout drawn by Python and the one redrawn by the page agree."""
+    step = Decimal(1).scaleb(-digits)
+    return str(Decimal(value).quantize(step, ROUND_HALF_UP, Context(prec=80)))
