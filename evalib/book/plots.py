@@ -8,6 +8,7 @@ one call and adds a legend only when there is something to tell apart.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Sequence
 
@@ -88,8 +89,12 @@ def _retina_in_jupyter() -> None:
     except ImportError:  # plain Python: nothing is displayed inline
         return
     shell = get_ipython()
-    if shell is not None:
-        shell.display_formatter.formatters["image/png"].for_type(Figure, light_png)
+    if shell is None:
+        return
+    # Jupyter's inline backend registers its own PNG formatter when it loads: load it first.
+    with contextlib.suppress(ImportError):
+        import matplotlib_inline.backend_inline  # noqa: F401
+    shell.display_formatter.formatters["image/png"].for_type(Figure, light_png)
 
 
 def light_png(fig: Figure) -> tuple[bytes, dict[str, int]]:
