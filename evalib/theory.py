@@ -241,9 +241,11 @@ def critical_beta(lr: float, eigval: float) -> float:
     """The critically damped ``β = (1 − √(αλ))²`` of one direction
     ("Momentum: the heavy ball").
 
-    It is the smallest ``β`` for which the roots of ``R`` are complex (for
-    ``αλ ≤ 1``) and the one at which the two roots meet; for ``αλ ≤ 1`` it gives
-    the direction its fastest rate, ``|μ| = √β = |1 − √(αλ)|``.
+    It is the boundary of the complex region: for ``β > (1 − √(αλ))²`` the roots of
+    ``R`` are complex, of modulus ``√β``; at this ``β`` they meet in a real double
+    root ``μ = 1 − √(αλ)``; below it they are real and distinct. For ``αλ < 4`` it
+    gives the direction its fastest rate over ``β``, ``|1 − √(αλ)|``; for
+    ``αλ ≥ 4`` it is ``≥ 1`` and no ``β < 1`` converges.
     """
     _, h = _one_direction(_lr(lr), eigval)
     return (1.0 - math.sqrt(h)) ** 2
