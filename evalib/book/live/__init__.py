@@ -21,7 +21,7 @@ its page code in a ``.js`` file of the same name:
   landscape, with Play/Pause, step buttons and a step slider (both chapters).
 
 The base module, :mod:`evalib.book.live.base`, holds what they share:
-:class:`~evalib.book.live.base.LiveFigure` and its loader (``loader.js``: BokehJS loads
+:class:`LiveFigure` and its loader (``loader.js``: BokehJS loads
 once per page, when the first figure comes near the viewport, from the book's own copy
 or else from Bokeh's CDN, and every slider gets an accessible name and value), and the
 helpers that keep every figure whole from a phone's 360 px to a desktop.
@@ -40,6 +40,9 @@ from evalib.book.live.ewma import ewma_explorer, ewma_lag_text
 from evalib.book.live.race import RACERS, optimiser_race, race_state
 from evalib.book.live.ravine import ravine_explorer, ravine_state
 from evalib.book.live.stability import root_type, stability_explorer, stability_state
+
+# Documented, and referred to, where readers import them from: evalib.book.live.
+LiveFigure.__module__ = bokeh_js_files.__module__ = __name__
 
 __all__ = [
     "BOKEH_JS",

@@ -1,5 +1,5 @@
-"""What every live figure shares: :class:`LiveFigure` and its loader, and the helpers
-that give the figures one look, whole at 360 px and at desktop width.
+"""What every live figure shares: :class:`~evalib.book.live.LiveFigure` and its loader,
+and the helpers that give the figures one look, whole at 360 px and at desktop width.
 
 A figure is a Bokeh layout in a white card. Panels sit in rows that wrap
 (``_panels``): side by side on a wide screen, stacked on a phone, each at least
