@@ -401,7 +401,7 @@ def assert_drawn_up_to(page, paths: list[np.ndarray], step: int) -> None:
     """Each drawn path is evalib's up to ``step``: its rows are evalib's iterates at the
     step numbers they carry (all of them but those that move the line by less than a
     pixel), from the start on; its head is within that of evalib's iterate at ``step``."""
-    tol = 9.0 / 1500  # the ravine's width over 1500: what path_animation may leave out
+    tol = 9.0 / 750  # the ravine's width over 750: what path_animation may leave out
     for i, path in enumerate(paths):
         drawn = read(page, f"path-{i}")
         k = drawn["k"].astype(int)

@@ -638,7 +638,7 @@ def test_path_animation_holds_the_paths_once_and_marks_the_landscape():
     fig = live.path_animation(saddle, {"a": paths["GD"]}, styles={"a": {"linestyle": "--"}})
     data = named(fig)
     full = data["path-full-0"].data
-    assert full["k"].tolist() == live.path_rows(paths["GD"], 4.0 / 1500).tolist()
+    assert full["k"].tolist() == live.path_rows(paths["GD"], 4.0 / 750).tolist()
     np.testing.assert_array_equal(full["x"], paths["GD"][full["k"], 0])  # evalib's own rows
     assert len(data["path-0"].data["x"]) == 1  # step 0: the start
     labels = [

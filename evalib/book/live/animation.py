@@ -3,7 +3,7 @@ by the browser (chapters "Momentum: the heavy ball" and "Why momentum really wor
 Its page code is ``animation.js``.
 
 The page holds each path once, as numbers (a few KB: :func:`path_rows` leaves out the
-rows that would move the line by less than half a pixel), and draws the rows up to the
+rows that would move the line by about a pixel or less), and draws the rows up to the
 step that the slider shows (:func:`path_frame`; in the page, ``pathPrefix``) with a
 marker at each path's head. Play runs the slider to the last step; the step buttons move
 it by one.
@@ -119,7 +119,7 @@ def path_animation(
 
     fig = _landscape_panel(landscape, title)
     (x0, x1), (y0, y1) = landscape.bounds
-    tol = max(x1 - x0, y1 - y0) / 1500  # under a pixel on the widest screen
+    tol = max(x1 - x0, y1 - y0) / 750  # about a pixel on a desktop, a third on a phone
     full, shown, heads = [], [], []
     for i, (name, p) in enumerate(arrays.items()):
         k = path_rows(p, tol)
