@@ -132,7 +132,8 @@ def test_colab_link_opens_the_chapter_notebook(browser, server, md):
     )
     repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
     assert links and all(
-        link.endswith(f"{repo}/blob/{CONFIG['repository']['branch']}/book/{md.stem}.ipynb")
+        # The notebook written for Colab (book/_ext/colab.py), not the jupytext pair.
+        link.endswith(f"{repo}/blob/{CONFIG['repository']['branch']}/book/colab/{md.stem}.ipynb")
         for link in links
     ), links
     page.context.close()

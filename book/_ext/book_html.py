@@ -20,6 +20,9 @@ from a CDN:
   The book theme already ships Font Awesome and draws those ``fa`` icons itself, so
   the CDN link is dropped from the built pages (in Jupyter and Colab it stays).
 
+Each chapter's Colab button opens the notebook written for Colab (``book/colab/``,
+see ``book/_ext/colab.py``), not the jupytext pair, whose MyST Colab cannot render.
+
 The live figures of :mod:`evalib.book.live` need BokehJS. It is copied from the installed
 bokeh package into ``_static/bokeh`` and loaded once by each page that shows a live
 figure (the figures themselves carry only their data and callbacks).
@@ -215,6 +218,24 @@ def caption_as_alt_text(app: Sphinx, doctree: nodes.document, docname: str) -> N
                 image["alt"] = text
 
 
+def colab_opens_the_colab_notebook(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree
+) -> None:
+    """The Colab button opens ``book/colab/<chapter>.ipynb``, the notebook written for
+    Colab by ``book/_ext/colab.py``, instead of the chapter's jupytext pair."""
+    colab = app.config.html_theme_options.get("launch_buttons", {}).get("colab_url")
+    notebook = Path(pagename).parent / "colab" / f"{Path(pagename).name}.ipynb"
+    if not colab or not (Path(app.srcdir) / notebook).exists():
+        return
+    buttons = list(context.get("header_buttons", []))
+    while buttons:
+        button = buttons.pop()
+        buttons += button.get("buttons", [])
+        url = button.get("url", "")
+        if url.startswith(colab.rstrip("/")) and url.endswith(f"/{pagename}.ipynb"):
+            button["url"] = url.removesuffix(f"{pagename}.ipynb") + notebook.as_posix()
+
+
 # Paragraphs inside these are not the page's prose (captions, solutions, references).
 NOT_PROSE = (nodes.Admonition, nodes.figure, nodes.caption, nodes.list_item, nodes.citation,
              nodes.table)  # fmt: skip
@@ -377,5 +398,7 @@ def setup(app: Sphinx) -> dict[str, bool]:
     app.connect("html-page-context", describe_page)
     app.connect("html-page-context", load_bokeh_where_needed)
     app.connect("html-page-context", drop_duplicate_scripts)
+    # After sphinx-book-theme's launch buttons (priority 501).
+    app.connect("html-page-context", colab_opens_the_colab_notebook, priority=600)
     app.connect("build-finished", finish)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
