@@ -25,9 +25,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from chromium import CHROMIUM, NO_CHROMIUM, chromium
 
 from book_paths import BOOK, CHAPTERS, HTML, ROOT, TOC, toc_files
+from chromium import CHROMIUM, NO_CHROMIUM, chromium
 from evalib.book import plots
 from static_host import serve
 
@@ -71,6 +71,7 @@ def open_page(browser, server, entry: str, viewport: dict[str, int]):
     )
     page.goto(f"{server}/{entry}.html", wait_until="load")
     page.evaluate("() => window.MathJax?.startup?.promise")
+    page.evaluate("() => window.MathJax?.startup?.document?.lazyTypesetAll?.()")
     height = page.evaluate("() => document.documentElement.scrollHeight")
     for y in range(0, height + viewport["height"], viewport["height"] // 2):
         page.evaluate(f"window.scrollTo(0, {y})")
@@ -196,7 +197,9 @@ def test_every_figure_is_at_most_the_style_width(build):
     assert not too_wide, f"figures wider than {plots.WIDTH} in: {too_wide}"
 
 
-FONT_SIZE = re.compile(r"""(?:fontsize|labelsize|titlesize)\s*=\s*(\d+(?:\.\d+)?)|["']size["']\s*:\s*(\d+(?:\.\d+)?)""")
+FONT_SIZE = re.compile(
+    r"""(?:fontsize|labelsize|titlesize)\s*=\s*(\d+(?:\.\d+)?)|["']size["']\s*:\s*(\d+(?:\.\d+)?)"""
+)
 FIGSIZE = re.compile(r"figsize\s*=\s*\(\s*(\d+(?:\.\d+)?)")
 
 
@@ -204,7 +207,9 @@ FIGSIZE = re.compile(r"figsize\s*=\s*\(\s*(\d+(?:\.\d+)?)")
 def test_chapter_figures_keep_the_phone_sizes(md):
     """No chapter draws text below plots.MIN_FONT_PT or a figure wider than plots.WIDTH."""
     source = md.read_text()
-    small = [float(a or b) for a, b in FONT_SIZE.findall(source) if float(a or b) < plots.MIN_FONT_PT]
+    small = [
+        float(a or b) for a, b in FONT_SIZE.findall(source) if float(a or b) < plots.MIN_FONT_PT
+    ]
     assert not small, f"{md.name}: font sizes below {plots.MIN_FONT_PT} pt: {small}"
     wide = [float(w) for w in FIGSIZE.findall(source) if float(w) > plots.WIDTH]
     assert not wide, f"{md.name}: figures wider than {plots.WIDTH} in: {wide}"

@@ -56,10 +56,7 @@ def folded(text: str) -> str:
 
 SOURCES = {
     **{md.stem: folded(md.read_text()) for md in BOOK.glob("*.md")},
-    **{
-        str(py.relative_to(ROOT)): folded(py.read_text())
-        for py in (ROOT / "evalib").rglob("*.py")
-    },
+    **{str(py.relative_to(ROOT)): folded(py.read_text()) for py in (ROOT / "evalib").rglob("*.py")},
 }
 
 

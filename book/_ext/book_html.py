@@ -6,9 +6,9 @@ shows rather than its file name or a backslash command.
 
 Pages are light and readable on a phone (``static/book.css``): each figure image
 carries its size (so nothing jumps as images arrive) and loads lazily below the first;
-the search index loads without blocking the first paint; the theme's icon script keeps
-only the icons the book shows (the full Font Awesome set is 1.5 MB); every page has a
-meta description (its first paragraph) and the book a favicon.
+the search index loads without blocking the first paint; the theme's icons are drawn
+as inline SVG when the book is built, in place of its 1.5 MB icon script; every page
+has a meta description (its first paragraph) and the book a favicon.
 
 The pages work without internet. Two things in a Jupyter Book page normally come
 from a CDN:
@@ -19,6 +19,9 @@ from a CDN:
 - Font Awesome 4, which ``FuncAnimation.to_jshtml()`` links for its play buttons.
   The book theme already ships Font Awesome and draws those ``fa`` icons itself, so
   the CDN link is dropped from the built pages (in Jupyter and Colab it stays).
+
+Each chapter's Colab button opens the notebook written for Colab (``book/colab/``,
+see ``book/_ext/colab.py``), not the jupytext pair, whose MyST Colab cannot render.
 
 The live figures of :mod:`evalib.book.live` need BokehJS. It is copied from the installed
 bokeh package into ``_static/bokeh`` and loaded once by each page that shows a live
@@ -95,7 +98,6 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
         copy_mathjax(outdir)
         copy_bokeh(outdir)
         strip_animation_cdn(outdir)
-        subset_fontawesome(outdir)
         finish_pages(outdir)
 
 
@@ -129,14 +131,13 @@ def drop_duplicate_scripts(
 
 
 # -- alt text and descriptions in words ----------------------------------------------------
-GREEK = dict(
-    alpha="α", beta="β", gamma="γ", delta="δ", epsilon="ε", varepsilon="ε", eta="η",
-    theta="θ", kappa="κ", lambda_="λ", mu="μ", nu="ν", pi="π", rho="ρ", sigma="σ",
-    tau="τ", phi="φ", varphi="φ", chi="χ", psi="ψ", omega="ω", Gamma="Γ", Delta="Δ",
-    Theta="Θ", Lambda="Λ", Sigma="Σ", Phi="Φ", Omega="Ω",
-)  # fmt: skip
+# TeX commands and the characters that stand for them in plain text.
 SYMBOLS = {
-    **{k.rstrip("_"): v for k, v in GREEK.items()},
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "pi": "π",
+    "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ",
+    "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Sigma": "Σ",
+    "Phi": "Φ", "Omega": "Ω",
     "nabla": "∇", "partial": "∂", "cdot": "·", "times": "×", "le": "≤", "leq": "≤",
     "ge": "≥", "geq": "≥", "approx": "≈", "ne": "≠", "neq": "≠", "infty": "∞", "to": "→",
     "rightarrow": "→", "pm": "±", "ll": "≪", "gg": "≫", "in": "∈", "sum": "Σ", "prod": "Π",
@@ -217,19 +218,36 @@ def caption_as_alt_text(app: Sphinx, doctree: nodes.document, docname: str) -> N
                 image["alt"] = text
 
 
-def describe_page(
+def colab_opens_the_colab_notebook(
     app: Sphinx, pagename: str, templatename: str, context: dict, doctree
 ) -> None:
+    """The Colab button opens ``book/colab/<chapter>.ipynb``, the notebook written for
+    Colab by ``book/_ext/colab.py``, instead of the chapter's jupytext pair."""
+    colab = app.config.html_theme_options.get("launch_buttons", {}).get("colab_url")
+    notebook = Path(pagename).parent / "colab" / f"{Path(pagename).name}.ipynb"
+    if not colab or not (Path(app.srcdir) / notebook).exists():
+        return
+    buttons = list(context.get("header_buttons", []))
+    while buttons:
+        button = buttons.pop()
+        buttons += button.get("buttons", [])
+        url = button.get("url", "")
+        if url.startswith(colab.rstrip("/")) and url.endswith(f"/{pagename}.ipynb"):
+            button["url"] = url.removesuffix(f"{pagename}.ipynb") + notebook.as_posix()
+
+
+# Paragraphs inside these are not the page's prose (captions, solutions, references).
+NOT_PROSE = (nodes.Admonition, nodes.figure, nodes.caption, nodes.list_item, nodes.citation,
+             nodes.table)  # fmt: skip
+
+
+def describe_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     """A meta description for search engines and link previews: the page's first
     paragraph of prose, in words, cut at a word near 155 characters."""
     if doctree is None:
         return
     for paragraph in doctree.findall(nodes.paragraph):
-        if paragraph.next_node(nodes.figure, ascend=False, descend=False) or any(
-            isinstance(a, (nodes.Admonition, nodes.figure, nodes.caption, nodes.list_item,
-                           nodes.citation, nodes.table))  # fmt: skip
-            for a in _ancestors(paragraph)
-        ):
+        if any(isinstance(a, NOT_PROSE) for a in _ancestors(paragraph)):
             continue
         text = spoken(paragraph)
         if len(text) < 40:
@@ -237,9 +255,8 @@ def describe_page(
         if len(text) > 155:
             text = text[:155].rsplit(" ", 1)[0].rstrip(",;:") + " …"
         quoted = text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-        context["metatags"] = context.get("metatags", "") + (
-            f'\n<meta name="description" content="{quoted}" />'
-        )
+        context["metatags"] = context.get("metatags", "")
+        context["metatags"] += f'\n<meta name="description" content="{quoted}" />'
         return
 
 
@@ -251,36 +268,56 @@ def _ancestors(node: nodes.Node):
 
 # -- light pages: icons, scripts, images ---------------------------------------------------
 FA_ICON = re.compile(
-    r'(?P<key>"[a-z0-9-]+"|[a-z0-9]+):\[\d+,\d+,\[(?P<aliases>[^\]]*)\],"[0-9a-f]*",'
-    r'(?:"[^"]*"|\[[^\]]*\])\],?'
+    r'(?P<key>"[a-z0-9-]+"|[a-z0-9]+):\[(?P<w>\d+),(?P<h>\d+),\[(?P<aliases>[^\]]*)\],"[0-9a-f]*",'
+    r'(?P<path>"[^"]*"|\[[^\]]*\])\]'
 )
-FA_CLASS = re.compile(r"\bfa-([a-z0-9-]+)")
+# Where each style's icons end in the script: it defines brands, then regular, then solid.
+FA_STYLES = (('d("fab",', "fab"), ('d("far",', "far"), ('d("fas",', "fas"))
+FA_STYLE_CLASSES = {"fa-brands": "fab", "fab": "fab", "fa-regular": "far", "far": "far",
+                    "fa-solid": "fas", "fas": "fas"}  # fmt: skip
+FA_ELEMENT = re.compile(
+    r'<(?P<tag>i|span) class="(?P<classes>[^"]*\bfa-[^"]*)"(?P<attrs>[^>]*)></(?P=tag)>'
+)
+FA_SCRIPT = re.compile(r'<script [^>]*src="[^"]*scripts/fontawesome\.js[^"]*"[^>]*></script>\s*')
 
 
-def subset_fontawesome(outdir: Path) -> None:
-    """Keep only the icons the built pages and the theme's scripts name.
-
-    The theme's ``fontawesome.js`` carries every Font Awesome icon (about 2,000; 1.5 MB)
-    and turns ``<i class="fa-solid fa-bars">`` into an inline SVG. The icon definitions
-    are entries ``name:[width,height,[aliases],"unicode","path"]``; dropping the unused
-    ones keeps the script's behaviour for the dozens the book shows.
-    """
-    script = outdir / "_static" / "scripts" / "fontawesome.js"
-    if not script.exists():
-        return
-    used = set()
-    for page in outdir.rglob("*.html"):
-        used |= set(FA_CLASS.findall(page.read_text(encoding="utf-8")))
-    for js in (outdir / "_static").rglob("*.js"):
-        if js != script:
-            used |= set(FA_CLASS.findall(js.read_text(encoding="utf-8", errors="ignore")))
-
-    def keep(match: re.Match) -> str:
+def fontawesome_icons(script: str) -> dict[tuple[str, str], tuple[int, int, str]]:
+    """Every icon of the theme's ``fontawesome.js``: ``(style, name or alias)`` to
+    ``(width, height, SVG path)``. The script holds each icon as an entry
+    ``name:[width,height,[aliases],"unicode","path"]``, the brands first, then the
+    regular and the solid icons, each set closed by a call ``d("fab", …)`` and so on."""
+    ends = [(script.index(marker), style) for marker, style in FA_STYLES]
+    icons = {}
+    for match in FA_ICON.finditer(script):
+        style = next(style for end, style in ends if match.start() < end)
+        path = " ".join(re.findall(r'"([^"]*)"', match["path"]))
         names = {match["key"].strip('"')} | set(re.findall(r'"([a-z0-9-]+)"', match["aliases"]))
-        return match.group(0) if names & used else ""
+        for name in names:
+            icons[style, name] = (int(match["w"]), int(match["h"]), path)
+    return icons
 
-    text = script.read_text(encoding="utf-8")
-    script.write_text(FA_ICON.sub(keep, text), encoding="utf-8")
+
+def inline_icons(html: str, icons: dict[tuple[str, str], tuple[int, int, str]]) -> str:
+    """Draw each icon element (``<i class="fa-solid fa-bars">``) as the inline SVG that
+    the theme's icon script would put there at run time, and drop the script: the
+    page then shows its icons without 85 kB of JavaScript rewriting the page while it
+    loads. ``book.css`` carries the one rule the script would have injected."""
+
+    def svg(match: re.Match) -> str:
+        classes = match["classes"].split()
+        style = next((FA_STYLE_CLASSES[c] for c in classes if c in FA_STYLE_CLASSES), "fas")
+        found = [(c, icons[style, c[3:]]) for c in classes if (style, c[3:]) in icons]
+        if not found:
+            return match.group(0)
+        icon, (width, height, path) = found[0]
+        kept = [c for c in classes if c not in FA_STYLE_CLASSES and c != icon]
+        return (
+            f'<svg class="svg-inline--fa {icon} {" ".join(kept)}"{match["attrs"]} '
+            f'aria-hidden="true" focusable="false" role="img" viewBox="0 0 {width} {height}" '
+            f'xmlns="http://www.w3.org/2000/svg"><path fill="currentColor" d="{path}"/></svg>'
+        )
+
+    return FA_SCRIPT.sub("", FA_ELEMENT.sub(svg, html))
 
 
 # Scripts the theme puts in <head> that no first paint needs: the search machinery.
@@ -317,7 +354,7 @@ def sized_images(html: str, page: Path) -> str:
         nonlocal seen
         attrs = match["attrs"]
         src = re.search(r'src="([^"]+)"', attrs)
-        if not src or "_images/" not in src.group(1):
+        if not src or "_images/" not in src.group(1) or " width=" in attrs:
             return match.group(0)
         file = (page.parent / src.group(1)).resolve()
         found = _png_size(file) if file.suffix == ".png" and file.exists() else None
@@ -334,12 +371,15 @@ def sized_images(html: str, page: Path) -> str:
 
 
 def finish_pages(outdir: Path) -> None:
-    """Rewrite each built page: sized, lazy figures; search scripts deferred; the
-    bibliography's entries as list items (``doc-biblioentry`` is a deprecated role, and
-    a ``role="list"`` needs ``listitem`` children)."""
+    """Rewrite each built page: icons as inline SVG; sized, lazy figures; search scripts
+    deferred; the bibliography's entries as list items (``doc-biblioentry`` is a
+    deprecated role, and a ``role="list"`` needs ``listitem`` children)."""
+    script = outdir / "_static" / "scripts" / "fontawesome.js"
+    icons = fontawesome_icons(script.read_text(encoding="utf-8")) if script.exists() else {}
     for page in outdir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        new = sized_images(text, page)
+        new = inline_icons(text, icons) if icons else text
+        new = sized_images(new, page)
         new = BLOCKING_SEARCH.sub(r'<script defer src="\1"></script>', new)
         new = new.replace('role="doc-biblioentry"', 'role="listitem"')
         if new != text:
@@ -358,5 +398,7 @@ def setup(app: Sphinx) -> dict[str, bool]:
     app.connect("html-page-context", describe_page)
     app.connect("html-page-context", load_bokeh_where_needed)
     app.connect("html-page-context", drop_duplicate_scripts)
+    # After sphinx-book-theme's launch buttons (priority 501).
+    app.connect("html-page-context", colab_opens_the_colab_notebook, priority=600)
     app.connect("build-finished", finish)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
