@@ -27,10 +27,12 @@ def test_build_has_no_warnings(build):
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
-def test_colab_button_opens_the_paired_notebook(build, md):
+def test_colab_button_opens_the_colab_notebook(build, md):
     repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
     branch = CONFIG["repository"]["branch"]
-    expected = f"https://colab.research.google.com/github/{repo}/blob/{branch}/book/{md.stem}.ipynb"
+    expected = (
+        f"https://colab.research.google.com/github/{repo}/blob/{branch}/book/colab/{md.stem}.ipynb"
+    )
     assert expected in page(md), f"{md.stem}.html has no Colab link to {expected}"
 
 

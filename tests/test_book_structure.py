@@ -11,6 +11,9 @@ import pytest
 
 from book_paths import BOOK, CHAPTERS, CONFIG, ROOT, TOC, toc_files
 
+sys.path.insert(0, str(BOOK / "_ext"))
+import install_cell  # book/_ext is not a package: on sys.path above
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -69,7 +72,9 @@ def test_first_cell_installs_evalib_from_the_configured_repository(md):
     first = next(cell for cell in jupytext.read(md).cells if cell.cell_type == "code")
     url = CONFIG["repository"]["url"]
     assert "remove-cell" in first.metadata.get("tags", ()), "the install cell is hidden in the HTML"
-    assert "import evalib" in first.source and "except ImportError" in first.source
+    assert first.source.strip() == install_cell.source().strip(), (
+        f"{md.name}: the install cell is written by book/_ext/install_cell.py: run `make sync`"
+    )
     tag = f"v{PYPROJECT['project']['version']}"
     assert f'"evalib @ git+{url}@{tag}"' in first.source, (
         f"{md.name}: the install cell must install evalib {tag} from {url} "
@@ -78,6 +83,20 @@ def test_first_cell_installs_evalib_from_the_configured_repository(md):
     )
     pins = re.findall(r"evalib @ git\+\S*?@([^\s\"']+)", first.source)
     assert pins == [tag], f"{md.name}: the install cell names {pins}, expected exactly [{tag!r}]"
+    assert "%pip" not in first.source and "myst" not in first.source, "evalib alone, no magic"
+
+
+def test_the_pinned_release_is_the_version_of_pyproject():
+    assert install_cell.pinned_ref() == f"v{PYPROJECT['project']['version']}"
+    assert f'@{install_cell.pinned_ref()}"' in install_cell.source()
+
+
+def test_chapters_glue_through_evalib_not_myst_nb():
+    # Colab has no myst-nb: evalib.book.glue stores values only where myst-nb is.
+    for md in CHAPTERS:
+        assert "myst_nb" not in md.read_text(), (
+            f"{md.name}: use `from evalib.book.glue import glue`"
+        )
 
 
 @pytest.mark.parametrize(

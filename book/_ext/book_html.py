@@ -1,7 +1,14 @@
 """Sphinx extension: what the built pages need beyond Jupyter Book's defaults.
 
-Figures computed by the chapters get their caption as alt text, so a screen reader
-says what the figure shows rather than its file name.
+Figures computed by the chapters get their caption as alt text, in words (the TeX of
+the caption's maths becomes Unicode text), so a screen reader says what the figure
+shows rather than its file name or a backslash command.
+
+Pages are light and readable on a phone (``static/book.css``): each figure image
+carries its size (so nothing jumps as images arrive) and loads lazily below the first;
+the search index loads without blocking the first paint; the theme's icons are drawn
+as inline SVG when the book is built, in place of its 1.5 MB icon script; every page
+has a meta description (its first paragraph) and the book a favicon.
 
 The pages work without internet. Two things in a Jupyter Book page normally come
 from a CDN:
@@ -13,6 +20,9 @@ from a CDN:
   The book theme already ships Font Awesome and draws those ``fa`` icons itself, so
   the CDN link is dropped from the built pages (in Jupyter and Colab it stays).
 
+Each chapter's Colab button opens the notebook written for Colab (``book/colab/``,
+see ``book/_ext/colab.py``), not the jupytext pair, whose MyST Colab cannot render.
+
 The live figures of :mod:`evalib.book.live` need BokehJS. It is copied from the installed
 bokeh package into ``_static/bokeh`` and loaded once by each page that shows a live
 figure (the figures themselves carry only their data and callbacks).
@@ -20,12 +30,16 @@ figure (the figures themselves carry only their data and callbacks).
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
+import struct
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.application import Sphinx
+
+STATIC = Path(__file__).parent / "static"
 
 # What the tex-mml-chtml component loads at run time: fonts, TeX extensions loaded on
 # demand, the menu and accessibility code; English speech rules only.
@@ -84,6 +98,7 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
         copy_mathjax(outdir)
         copy_bokeh(outdir)
         strip_animation_cdn(outdir)
+        finish_pages(outdir)
 
 
 def load_bokeh_where_needed(
@@ -115,21 +130,275 @@ def drop_duplicate_scripts(
     context["script_files"] = unique
 
 
+# -- alt text and descriptions in words ----------------------------------------------------
+# TeX commands and the characters that stand for them in plain text.
+SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "pi": "π",
+    "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ",
+    "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Sigma": "Σ",
+    "Phi": "Φ", "Omega": "Ω",
+    "nabla": "∇", "partial": "∂", "cdot": "·", "times": "×", "le": "≤", "leq": "≤",
+    "ge": "≥", "geq": "≥", "approx": "≈", "ne": "≠", "neq": "≠", "infty": "∞", "to": "→",
+    "rightarrow": "→", "pm": "±", "ll": "≪", "gg": "≫", "in": "∈", "sum": "Σ", "prod": "Π",
+    "star": "⋆", "ldots": "…", "dots": "…", "cdots": "⋯", "lVert": "‖", "rVert": "‖",
+    "Vert": "‖", "|": "‖", "mid": "|", "langle": "⟨", "rangle": "⟩", "top": "ᵀ",
+    "prime": "′", "max": "max", "min": "min", "log": "log", "exp": "exp", "ln": "ln",
+    "sqrt": "√", "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉", "circ": "∘",
+    "{": "{", "}": "}", "%": "%", "_": "_", "&": "&",
+}  # fmt: skip
+SPACES = {",", ";", ":", "!", " ", "quad", "qquad", "left", "right", "big", "Big", "bigl",
+          "bigr", "Bigl", "Bigr", "displaystyle", "textstyle", "limits"}  # fmt: skip
+SUPERSCRIPT = str.maketrans("0123456789+-=()nkTtiK*", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿᵏᵀᵗⁱᴷ*")
+SUBSCRIPT = str.maketrans("0123456789+-=()aeijknmtx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₙₘₜₓ")
+_GROUP = r"\{([^{}]*)\}"
+
+
+def _script(body: str, table: dict, mark: str) -> str:
+    """``body`` as super- or subscript characters where Unicode has them all."""
+    mapped = body.translate(table)
+    if all(ord(c) > 127 or c == "*" for c in mapped if not c.isspace()):
+        return mapped
+    return f"{mark}{body}" if len(body) == 1 else f"{mark}({body})"
+
+
+def _wrapped(text: str) -> str:
+    return text if len(text) <= 1 else f"({text})"
+
+
+def spoken_tex(tex: str) -> str:
+    """TeX maths as plain Unicode text, for alt text and descriptions:
+    ``\\alpha\\lambda < 2 + 2\\beta`` becomes ``αλ < 2 + 2β``."""
+    text = re.sub(r"\\([A-Za-z]+|.)", lambda m: _command(m.group(1)), tex)
+    for _ in range(20):  # innermost groups first, until nothing changes
+        before = text
+        text = re.sub(r"\\[dt]?frac" + _GROUP + _GROUP,
+                      lambda m: f"{_wrapped(m.group(1))}/{_wrapped(m.group(2))}", text)  # fmt: skip
+        text = re.sub(r"√" + _GROUP, lambda m: f"√{_wrapped(m.group(1))}", text)
+        text = re.sub(r"\\(?:text|mathrm|mathbf|mathit|mathcal|mathbb|boldsymbol|operatorname)"
+                      + _GROUP, r"\1", text)  # fmt: skip
+        text = re.sub(r"\^" + _GROUP, lambda m: _script(m.group(1), SUPERSCRIPT, "^"), text)
+        text = re.sub(r"_" + _GROUP, lambda m: _script(m.group(1), SUBSCRIPT, "_"), text)
+        text = re.sub(r"\^([^{\s])", lambda m: _script(m.group(1), SUPERSCRIPT, "^"), text)
+        text = re.sub(r"_([^{\s])", lambda m: _script(m.group(1), SUBSCRIPT, "_"), text)
+        text = re.sub(r"\{([^{}]*)\}", r"\1", text)
+        if text == before:
+            break
+    text = re.sub(r"\\[dt]?frac", "", text).replace("\\", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _command(name: str) -> str:
+    if name in SPACES:
+        return " "
+    if name in ("frac", "dfrac", "tfrac", "text", "mathrm", "mathbf", "mathit", "mathcal",
+                "mathbb", "boldsymbol", "operatorname"):  # fmt: skip
+        return "\\" + name  # structural: handled with its arguments
+    return SYMBOLS.get(name, name)
+
+
+def spoken(node: nodes.Element) -> str:
+    """The text of ``node`` with its maths in words (:func:`spoken_tex`)."""
+    node = copy.deepcopy(node)
+    for math in list(node.findall(nodes.math)):
+        math.replace_self(nodes.Text(spoken_tex(math.astext())))
+    return " ".join(node.astext().split())
+
+
 def caption_as_alt_text(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Give each captioned figure's image its caption as alt text (when it has none)."""
+    """Give each captioned figure's image its caption, in words, as alt text (when it
+    has none)."""
     for figure in doctree.findall(nodes.figure):
         captions = list(figure.findall(nodes.caption))
         if not captions:
             continue
-        text = " ".join(captions[0].astext().split())
+        text = spoken(captions[0])
         for image in figure.findall(nodes.image):
             if not image.get("alt") or image["alt"] == image.get("uri"):
                 image["alt"] = text
 
 
+def colab_opens_the_colab_notebook(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree
+) -> None:
+    """The Colab button opens ``book/colab/<chapter>.ipynb``, the notebook written for
+    Colab by ``book/_ext/colab.py``, instead of the chapter's jupytext pair."""
+    colab = app.config.html_theme_options.get("launch_buttons", {}).get("colab_url")
+    notebook = Path(pagename).parent / "colab" / f"{Path(pagename).name}.ipynb"
+    if not colab or not (Path(app.srcdir) / notebook).exists():
+        return
+    buttons = list(context.get("header_buttons", []))
+    while buttons:
+        button = buttons.pop()
+        buttons += button.get("buttons", [])
+        url = button.get("url", "")
+        if url.startswith(colab.rstrip("/")) and url.endswith(f"/{pagename}.ipynb"):
+            button["url"] = url.removesuffix(f"{pagename}.ipynb") + notebook.as_posix()
+
+
+# Paragraphs inside these are not the page's prose (captions, solutions, references).
+NOT_PROSE = (nodes.Admonition, nodes.figure, nodes.caption, nodes.list_item, nodes.citation,
+             nodes.table)  # fmt: skip
+
+
+def describe_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """A meta description for search engines and link previews: the page's first
+    paragraph of prose, in words, cut at a word near 155 characters."""
+    if doctree is None:
+        return
+    for paragraph in doctree.findall(nodes.paragraph):
+        if any(isinstance(a, NOT_PROSE) for a in _ancestors(paragraph)):
+            continue
+        text = spoken(paragraph)
+        if len(text) < 40:
+            continue
+        if len(text) > 155:
+            text = text[:155].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+        quoted = text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+        context["metatags"] = context.get("metatags", "")
+        context["metatags"] += f'\n<meta name="description" content="{quoted}" />'
+        return
+
+
+def _ancestors(node: nodes.Node):
+    while node.parent is not None:
+        node = node.parent
+        yield node
+
+
+# -- light pages: icons, scripts, images ---------------------------------------------------
+FA_ICON = re.compile(
+    r'(?P<key>"[a-z0-9-]+"|[a-z0-9]+):\[(?P<w>\d+),(?P<h>\d+),\[(?P<aliases>[^\]]*)\],"[0-9a-f]*",'
+    r'(?P<path>"[^"]*"|\[[^\]]*\])\]'
+)
+# Where each style's icons end in the script: it defines brands, then regular, then solid.
+FA_STYLES = (('d("fab",', "fab"), ('d("far",', "far"), ('d("fas",', "fas"))
+FA_STYLE_CLASSES = {"fa-brands": "fab", "fab": "fab", "fa-regular": "far", "far": "far",
+                    "fa-solid": "fas", "fas": "fas"}  # fmt: skip
+FA_ELEMENT = re.compile(
+    r'<(?P<tag>i|span) class="(?P<classes>[^"]*\bfa-[^"]*)"(?P<attrs>[^>]*)></(?P=tag)>'
+)
+FA_SCRIPT = re.compile(r'<script [^>]*src="[^"]*scripts/fontawesome\.js[^"]*"[^>]*></script>\s*')
+
+
+def fontawesome_icons(script: str) -> dict[tuple[str, str], tuple[int, int, str]]:
+    """Every icon of the theme's ``fontawesome.js``: ``(style, name or alias)`` to
+    ``(width, height, SVG path)``. The script holds each icon as an entry
+    ``name:[width,height,[aliases],"unicode","path"]``, the brands first, then the
+    regular and the solid icons, each set closed by a call ``d("fab", …)`` and so on."""
+    ends = [(script.index(marker), style) for marker, style in FA_STYLES]
+    icons = {}
+    for match in FA_ICON.finditer(script):
+        style = next(style for end, style in ends if match.start() < end)
+        path = " ".join(re.findall(r'"([^"]*)"', match["path"]))
+        names = {match["key"].strip('"')} | set(re.findall(r'"([a-z0-9-]+)"', match["aliases"]))
+        for name in names:
+            icons[style, name] = (int(match["w"]), int(match["h"]), path)
+    return icons
+
+
+def inline_icons(html: str, icons: dict[tuple[str, str], tuple[int, int, str]]) -> str:
+    """Draw each icon element (``<i class="fa-solid fa-bars">``) as the inline SVG that
+    the theme's icon script would put there at run time, and drop the script: the
+    page then shows its icons without 85 kB of JavaScript rewriting the page while it
+    loads. ``book.css`` carries the one rule the script would have injected."""
+
+    def svg(match: re.Match) -> str:
+        classes = match["classes"].split()
+        style = next((FA_STYLE_CLASSES[c] for c in classes if c in FA_STYLE_CLASSES), "fas")
+        found = [(c, icons[style, c[3:]]) for c in classes if (style, c[3:]) in icons]
+        if not found:
+            return match.group(0)
+        icon, (width, height, path) = found[0]
+        kept = [c for c in classes if c not in FA_STYLE_CLASSES and c != icon]
+        return (
+            f'<svg class="svg-inline--fa {icon} {" ".join(kept)}"{match["attrs"]} '
+            f'aria-hidden="true" focusable="false" role="img" viewBox="0 0 {width} {height}" '
+            f'xmlns="http://www.w3.org/2000/svg"><path fill="currentColor" d="{path}"/></svg>'
+        )
+
+    return FA_SCRIPT.sub("", FA_ELEMENT.sub(svg, html))
+
+
+# Scripts the theme puts in <head> that no first paint needs: the search machinery.
+BLOCKING_SEARCH = re.compile(
+    r'<script src="([^"]*(?:searchtools\.js|language_data\.js|searchindex\.js)[^"]*)"></script>'
+)
+IMG = re.compile(r"<img (?P<attrs>[^>]*?)\s*/?>")
+
+
+def _png_size(path: Path) -> tuple[int, int, float] | None:
+    """Width and height in pixels and the density in dots per inch of a PNG (96 when
+    the file does not say)."""
+    data = path.read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    dpi = 96.0
+    at = data.find(b"pHYs")
+    if at > 0:
+        x_per_metre, _, unit = struct.unpack(">IIB", data[at + 4 : at + 13])
+        if unit == 1 and x_per_metre:
+            dpi = x_per_metre * 0.0254
+    return width, height, dpi
+
+
+def sized_images(html: str, page: Path) -> str:
+    """Give each computed figure its display size as ``width``/``height`` attributes (a
+    PNG shows at its physical size, 96 CSS px per inch; ``book.css`` caps it at the
+    column), so the browser reserves the space before it arrives; load every figure
+    but the first lazily."""
+    seen = 0
+
+    def size(match: re.Match) -> str:
+        nonlocal seen
+        attrs = match["attrs"]
+        src = re.search(r'src="([^"]+)"', attrs)
+        if not src or "_images/" not in src.group(1) or " width=" in attrs:
+            return match.group(0)
+        file = (page.parent / src.group(1)).resolve()
+        found = _png_size(file) if file.suffix == ".png" and file.exists() else None
+        attrs = re.sub(r'\s*style="[^"]*"', "", attrs)
+        if found:
+            width, height, dpi = found
+            shown = round(width * 96 / dpi)
+            attrs += f' width="{shown}" height="{round(height * shown / width)}"'
+        attrs += ' decoding="async"' + (' loading="lazy"' if seen else "")
+        seen += 1
+        return f"<img {attrs} />"
+
+    return IMG.sub(size, html)
+
+
+def finish_pages(outdir: Path) -> None:
+    """Rewrite each built page: icons as inline SVG; sized, lazy figures; search scripts
+    deferred; the bibliography's entries as list items (``doc-biblioentry`` is a
+    deprecated role, and a ``role="list"`` needs ``listitem`` children)."""
+    script = outdir / "_static" / "scripts" / "fontawesome.js"
+    icons = fontawesome_icons(script.read_text(encoding="utf-8")) if script.exists() else {}
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = inline_icons(text, icons) if icons else text
+        new = sized_images(new, page)
+        new = BLOCKING_SEARCH.sub(r'<script defer src="\1"></script>', new)
+        new = new.replace('role="doc-biblioentry"', 'role="listitem"')
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+
+
+def add_static(app: Sphinx) -> None:
+    """The book's own CSS and favicon (``book/_ext/static``)."""
+    app.config.html_static_path.append(str(STATIC))
+
+
 def setup(app: Sphinx) -> dict[str, bool]:
+    app.connect("builder-inited", add_static)
+    app.add_css_file("book.css")
     app.connect("doctree-resolved", caption_as_alt_text)
+    app.connect("html-page-context", describe_page)
     app.connect("html-page-context", load_bokeh_where_needed)
     app.connect("html-page-context", drop_duplicate_scripts)
+    # After sphinx-book-theme's launch buttons (priority 501).
+    app.connect("html-page-context", colab_opens_the_colab_notebook, priority=600)
     app.connect("build-finished", finish)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,66 @@
+"""Sentences a careful reading found wrong stay out of the book and of evalib's docs.
+
+Each entry is a claim the book once made, why it is wrong, and where it was. The test
+searches every chapter's source and evalib's code with whitespace and line breaks
+folded, so a reflowed paragraph cannot bring a claim back unnoticed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from book_paths import BOOK, ROOT
+
+WRONG = {
+    # Along the sharp direction GD at one effective step removes the error in one step;
+    # the heavy ball's rate never beats √β there.
+    "it buys the speed of a larger step without the instability of one": "training",
+    "what momentum adds is that it *can* take that step": "heavy_ball",
+    "β changes how the gradients are averaged and little else": "training",
+    "changes the averaging and nothing else": "evalib/train.py",
+    # On this max-pooled network Grad-CAM is positive where no gradient reaches.
+    "found the evidence for its wrong answer": "training",
+    "bright = strong evidence": "training",
+    "found its evidence outside the object": "training",
+    # The book orders λ₁ ≤ … ≤ λₙ: the steep direction is λₙ.
+    r"$\alpha/(1-\beta) < 2/\lambda_1$": "why_momentum_works",
+    r"On the steep direction $\alpha^*\lambda_1$": "why_momentum_works",
+    # With average pooling the two maps are identical, not equal up to a factor.
+    "give the same map up to the factor $hw$": "hooked_resnet",
+    # Needs h ≪ (1 − β)²; critical damping is the mechanism on the ravine.
+    "so it moves like gradient descent with the step $\\alpha/(1-\\beta)$. Gradient descent "
+    "cannot take that step": "why_momentum_works",
+    # At the critical β the roots are a real double root: the boundary, not a member.
+    "It is the smallest ``β`` for which the roots of ``R`` are complex": "evalib/theory.py",
+    # Minibatch, non-quadratic logistic regression: acceleration is not guaranteed.
+    "small and convex (the cross-entropy": "training",
+    "applies to it nearly as it stands": "training",
+    # Every built copy trains a narrow ResNet on offline digits (the quick profile).
+    "ends on a real network: a ResNet-18 trained on CIFAR-10": "preface",
+    "The project's brief asks": "hooked_resnet",
+    # A C² function's remainder is o(‖w − w*‖²); "third order" needs more smoothness.
+    "terms of third order": "gradient_descent",
+    "Too much momentum is as bad as too little": "heavy_ball",
+    "What they share is the photo's own structure": "hooked_resnet",
+    "shows it on a curved valley": "moving_averages",
+    # Goh speaks of a transient phase and a fine-tuning phase.
+    "stochastic phase": "why_momentum_works",
+}
+
+
+def folded(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+SOURCES = {
+    **{md.stem: folded(md.read_text()) for md in BOOK.glob("*.md")},
+    **{str(py.relative_to(ROOT)): folded(py.read_text()) for py in (ROOT / "evalib").rglob("*.py")},
+}
+
+
+@pytest.mark.parametrize("claim", list(WRONG), ids=lambda c: c[:40])
+def test_wrong_claim_does_not_come_back(claim):
+    found = [name for name, text in SOURCES.items() if folded(claim) in text]
+    assert not found, f"{found} state a claim the book corrected: {claim!r}"
