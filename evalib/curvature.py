@@ -127,13 +127,13 @@ def top_eigen(
     The Lanczos method on Hessian-vector products: from a unit vector ``q₁`` (``start``
     if given, else a seeded random one) it builds an orthonormal basis ``q₁ … q_k`` of
     the Krylov space ``span(q₁, Hq₁, …, H^{k−1}q₁)`` in which ``H`` is the tridiagonal
-    ``T_k = QᵀHQ``,
+    ``T_k = QᵀHQ`` (diagonal ``a_j``, off-diagonal ``b_j``),
 
-    ``Hq_j = β_{j−1} q_{j−1} + α_j q_j + β_j q_{j+1}``,  ``α_j = q_jᵀHq_j``,
+    ``Hq_j = b_{j−1} q_{j−1} + a_j q_j + b_j q_{j+1}``,  ``a_j = q_jᵀHq_j``,
 
     re-orthogonalising every new vector against all earlier ones. The largest eigenvalue
     ``θ`` of ``T_k`` (a Ritz value) with its eigenvector ``s`` gives the pair
-    ``(θ, Qs)``; ``θ ≤ λ_max`` always, and the residual ``‖HQs − θQs‖ = |β_k s_k|`` is
+    ``(θ, Qs)``; ``θ ≤ λ_max`` always, and the residual ``‖HQs − θQs‖ = |b_k s_k|`` is
     known for free. Iterations stop when it falls below ``tol · |θ|`` or after
     ``iterations`` products. Unlike power iteration, which finds the eigenvalue of
     largest *magnitude* (``−3`` for ``½(x² − 3y²)``), this is the largest eigenvalue
@@ -175,36 +175,35 @@ def _lanczos(
     eps = torch.finfo(like.dtype).eps
     q = start.to(like).clone()
     q /= q.norm()
-    basis, alphas, betas = [q], [], []
+    basis, a, b = [q], [], []  # T's diagonal a_j and off-diagonal b_j
     for _ in range(iterations):
         w = hessian @ basis[-1]
-        alphas.append(float(basis[-1] @ w))
+        a.append(float(basis[-1] @ w))
         Q = torch.stack(basis, dim=1)
         for _ in range(2):  # once loses digits where w nearly lies in the span; twice not
             w = w - Q @ (Q.T @ w)
-        betas.append(float(w.norm()))
-        theta, s = _top_ritz(alphas, betas[:-1])
-        residual = abs(betas[-1] * s[-1])
-        scale = max(abs(a) for a in alphas) + max(betas)
-        invariant = betas[-1] <= 10 * eps * scale or len(basis) == like.numel()
+        b.append(float(w.norm()))
+        theta, s = _top_ritz(a, b[:-1])
+        residual = abs(b[-1] * s[-1])
+        scale = max(abs(x) for x in a) + max(b)
+        invariant = b[-1] <= 10 * eps * scale or len(basis) == like.numel()
         if residual <= tol * abs(theta) or invariant:
             break  # converged, or the Krylov space holds an exact eigenvector
-        basis.append(w / betas[-1])
-    Q = torch.stack(basis[: len(alphas)], dim=1)
+        basis.append(w / b[-1])
+    Q = torch.stack(basis[: len(a)], dim=1)
     vector = Q @ torch.as_tensor(s, dtype=Q.dtype, device=Q.device)
     vector /= vector.norm()
     if float(vector @ basis[0]) < 0:
         vector = -vector  # the sign that leans towards the start: tracked vectors stay aligned
-    return Eigen(value=theta, vector=vector, residual=float(residual), iterations=len(alphas))
+    return Eigen(value=theta, vector=vector, residual=float(residual), iterations=len(a))
 
 
-def _top_ritz(alphas: list[float], off: list[float]) -> tuple[float, np.ndarray]:
-    """The largest eigenvalue of the tridiagonal ``T`` (diagonal ``alphas``, off-diagonal
-    ``off``) and its unit eigenvector."""
-    k = len(alphas)
-    T = np.diag(alphas)
-    if k > 1:
-        T += np.diag(off, 1) + np.diag(off, -1)
+def _top_ritz(a: list[float], b: list[float]) -> tuple[float, np.ndarray]:
+    """The largest eigenvalue of the tridiagonal ``T`` (diagonal ``a``, off-diagonal
+    ``b``) and its unit eigenvector."""
+    T = np.diag(a)
+    if len(a) > 1:
+        T += np.diag(b, 1) + np.diag(b, -1)
     values, vectors = np.linalg.eigh(T)
     return float(values[-1]), vectors[:, -1]
 
