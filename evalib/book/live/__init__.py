@@ -18,7 +18,11 @@ its page code in a ``.js`` file of the same name:
   really works");
 - :mod:`evalib.book.live.animation` (``animation.js``): the path animation,
   :func:`~evalib.book.live.animation.path_animation`, paths growing step by step over a
-  landscape, with Play/Pause, step buttons and a step slider (both chapters).
+  landscape, with Play/Pause, step buttons and a step slider (both chapters);
+- :mod:`evalib.book.live.colorization` (``colorization.js``): the colorization explorer,
+  :func:`~evalib.book.live.colorization.colorization_explorer`, colour spreading along a
+  line of pixels one node per step, with a slider for the step and a choice of method
+  ("The limits of descent").
 
 The base module, :mod:`evalib.book.live.base`, holds what they share:
 :class:`LiveFigure` and its loader (``loader.js``: BokehJS loads
@@ -36,6 +40,7 @@ comment; ``tests/test_live.py`` runs it against evalib for a grid of settings an
 
 from evalib.book.live.animation import path_animation, path_frame, path_rows
 from evalib.book.live.base import BOKEH_JS, CSS_CLASS, JS_FUNCTIONS, LiveFigure, bokeh_js_files
+from evalib.book.live.colorization import colorization_explorer, colorization_state
 from evalib.book.live.ewma import ewma_explorer, ewma_lag_text
 from evalib.book.live.race import RACERS, optimiser_race, race_state
 from evalib.book.live.ravine import ravine_explorer, ravine_state
@@ -63,4 +68,6 @@ __all__ = [
     "path_animation",
     "path_frame",
     "path_rows",
+    "colorization_explorer",
+    "colorization_state",
 ]
