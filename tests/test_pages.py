@@ -12,7 +12,10 @@ its end (so lazily loaded figures and live figures load too), and checked:
   screenshots of each page at phone width go to ``_build/screenshots/phone-*.png``;
 - axe-core (the JavaScript that ``axe-playwright-python`` ships, injected into the
   page): no critical and no serious violation;
-- no animation is a strip of raster frames.
+- no animation is a strip of raster frames;
+- nothing jumps as the page loads: the layout shifts of the first screen on a phone
+  (as the formulas in view are typeset, the figures arrive) add up to less than
+  :data:`SHIFT_BUDGET`, the "good" limit of Chrome's cumulative layout shift.
 
 Needs Debian's `chromium` (`.ci/run` installs it); without it these tests skip.
 """
@@ -36,6 +39,7 @@ PAGES = toc_files(TOC)
 PAGE_BUDGET_MB = 2.0
 HTML_BUDGET_KB = 500
 PHONE = {"width": 360, "height": 780}
+SHIFT_BUDGET = 0.1
 
 pytestmark = [pytest.mark.book]
 browser_tests = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
@@ -86,6 +90,30 @@ def open_page(browser, server, entry: str, viewport: dict[str, int]):
     )
     page.evaluate("window.scrollTo(0, 0)")
     return page, errors
+
+
+RECORD_SHIFTS = """window.__shifts = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if (!e.hadRecentInput) window.__shifts.push(e.value);
+}).observe({ type: "layout-shift", buffered: true });"""
+
+
+@browser_tests
+@pytest.mark.parametrize("entry", PAGES)
+def test_page_does_not_jump_as_it_loads(browser, server, entry):
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.add_init_script(RECORD_SHIFTS)
+    page.goto(f"{server}/{entry}.html", wait_until="load")
+    page.evaluate("() => window.MathJax?.startup?.promise")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1000)  # the formulas in view are typeset as they are seen
+    shifts = page.evaluate("window.__shifts")
+    context.close()
+    assert sum(shifts) < SHIFT_BUDGET, (
+        f"{entry}: the first screen shifts by {sum(shifts):.3f} as it loads "
+        f"(budget {SHIFT_BUDGET}; largest single shifts {sorted(shifts)[-3:]})"
+    )
 
 
 WEIGH = """() => {

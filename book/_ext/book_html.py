@@ -7,8 +7,11 @@ shows rather than its file name or a backslash command.
 Pages are light and readable on a phone (``static/book.css``): each figure image
 carries its size (so nothing jumps as images arrive) and loads lazily below the first;
 the search index loads without blocking the first paint; the theme's icons are drawn
-as inline SVG when the book is built, in place of its 1.5 MB icon script; every page
-has a meta description (its first paragraph) and the book a favicon.
+as inline SVG when the book is built, in place of its 1.5 MB icon script, and the icon
+font its stylesheet still uses (admonition titles, breadcrumbs) keeps only the glyphs
+that stylesheet names (156 kB down to a few); each formula holds the space it will
+take once typeset (``math_size.py``); every page has a meta description (its first
+paragraph) and the book a favicon.
 
 The pages work without internet. MathJax, which a Jupyter Book page normally takes
 from a CDN, is served from the book's own ``_static/mathjax`` folder, copied from the
@@ -35,6 +38,8 @@ import struct
 from pathlib import Path
 
 from docutils import nodes
+from fontTools import subset
+from math_size import sized_maths
 from sphinx.application import Sphinx
 
 STATIC = Path(__file__).parent / "static"
@@ -84,7 +89,34 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
         outdir = Path(app.outdir)
         copy_mathjax(outdir)
         copy_bokeh(outdir)
+        subset_icon_font(outdir)
         finish_pages(outdir)
+
+
+THEME_CSS = Path("_static", "styles", "pydata-sphinx-theme.css")
+ICON_FONT = Path("_static", "vendor", "fontawesome", "webfonts", "fa-solid-900.woff2")
+#: The icons pydata-sphinx-theme's stylesheet draws from the solid icon font: its
+#: ``--pst-icon-…`` and breadcrumb variables, each one private-use character.
+CSS_ICON = re.compile(r'--pst-[a-z-]+:"([\ue000-\uf8ff])"')
+
+
+def subset_icon_font(outdir: Path) -> None:
+    """Cut the solid icon font down to the glyphs the theme's stylesheet names; every
+    other icon is inline SVG, so a page with an admonition no longer downloads them all."""
+    css, font = outdir / THEME_CSS, outdir / ICON_FONT
+    if not (css.exists() and font.exists()):
+        return
+    wanted = {ord(char) for char in CSS_ICON.findall(css.read_text(encoding="utf-8"))}
+    if not wanted:
+        return
+    options = subset.Options(
+        flavor="woff2", layout_features=[], name_IDs=["*"], notdef_outline=True
+    )
+    loaded = subset.load_font(str(font), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=wanted)
+    subsetter.subset(loaded)
+    subset.save_font(loaded, str(font), options)
 
 
 def name_bokeh_where_needed(
@@ -369,6 +401,7 @@ def finish_pages(outdir: Path) -> None:
         text = page.read_text(encoding="utf-8")
         new = inline_icons(text, icons) if icons else text
         new = sized_images(new, page)
+        new = sized_maths(new)
         new = BLOCKING_SEARCH.sub(r'<script defer src="\1"></script>', new)
         new = new.replace('role="doc-biblioentry"', 'role="listitem"')
         if new != text:
