@@ -1,11 +1,16 @@
 """Input checks shared by evalib's modules (private: the public functions call them).
 
+Each ``check_…`` takes the argument's name and value and returns the value, converted
+(a float, an int, a float64 array, a ``Path``...), or raises an error that names the
+argument and says what is allowed. A public function opens with one short block of
+these calls; the code after it trusts what they return.
+
 One rule for every function that takes numbers: a number may be a Python or NumPy
 int or float (or a 0-d array or tensor), an array of numbers may be a sequence, a NumPy
 array or a torch tensor (detached and copied to the CPU, so ``requires_grad`` does not
 matter). Booleans, complex numbers, strings and other objects are refused with a
-``TypeError`` naming the argument; NaN, infinities and numbers beyond the float range
-with a ``ValueError``.
+``TypeError`` naming the argument; NaN, infinities, numbers beyond the float range and
+numbers outside the allowed range with a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ def _plain(value: Any) -> Any:
     """A tensor as a NumPy array (detached, on the CPU), a 0-d array as its number."""
     torch = sys.modules.get("torch")  # no tensor can exist before torch is imported
     if torch is not None and isinstance(value, torch.Tensor):
+        if value.device.type == "meta":
+            return value  # no values to read: refused as "not a number" by the caller
         value = value.detach().cpu()
         if value.is_floating_point():
             value = value.double()  # NumPy has no bfloat16
@@ -36,8 +43,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def finite_real(name: str, value: Any) -> float:
-    """``value`` as a finite float, or a TypeError/ValueError naming ``name``."""
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    below: float | None = None,
+    at_most: float | None = None,
+) -> float:
+    """``value`` as a finite float within the bounds given: ``above`` and ``below`` are
+    exclusive, ``at_least`` and ``at_most`` inclusive (``lr > 0`` is ``above=0``)."""
     value = _plain(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number (int or float), got {type(value).__name__}")
@@ -47,18 +63,45 @@ def finite_real(name: str, value: Any) -> float:
         raise ValueError(f"{name} must be finite, got an int beyond the float range") from None
     if not math.isfinite(out):
         raise ValueError(f"{name} must be finite, got {out}")
+    inside = (
+        (above is None or out > above)
+        and (at_least is None or out >= at_least)
+        and (below is None or out < below)
+        and (at_most is None or out <= at_most)
+    )
+    if not inside:
+        raise ValueError(
+            f"{name} must {_interval(name, above, at_least, below, at_most)}, got {out}"
+        )
     return out
 
 
-def unit_interval(name: str, value: Any) -> float:
-    """``value`` as a float in ``[0, 1)`` (a momentum or averaging coefficient)."""
-    out = finite_real(name, value)
-    if not 0.0 <= out < 1.0:
-        raise ValueError(f"{name} must satisfy 0 <= {name} < 1, got {out}")
-    return out
+def _interval(
+    name: str,
+    above: float | None,
+    at_least: float | None,
+    below: float | None,
+    at_most: float | None,
+) -> str:
+    """The allowed range as the reader writes it: ``be > 0``, ``satisfy 0 <= beta < 1``."""
+    low = f"{_num(above)} < " if above is not None else ""
+    low = f"{_num(at_least)} <= " if at_least is not None else low
+    high = f" < {_num(below)}" if below is not None else ""
+    high = f" <= {_num(at_most)}" if at_most is not None else high
+    if low and high:
+        return f"satisfy {low}{name}{high}"
+    if low:  # "be > 0" rather than "satisfy 0 < lr"
+        bound, sign = low.split()
+        return f"be {'>' if sign == '<' else '>='} {bound}"
+    return f"be{high}"
 
 
-def integer(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+def _num(x: float) -> str:
+    """``x`` short (``0``, ``1e-06``) where that is exact, else in full."""
+    return f"{x:g}" if float(f"{x:g}") == x else repr(float(x))
+
+
+def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """``value`` as an int (Python or NumPy integer, not bool) in ``[low, high]``."""
     value = _plain(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
@@ -75,18 +118,23 @@ def integer(name: str, value: Any, low: int | None = None, high: int | None = No
     return out
 
 
-def flag(name: str, value: Any) -> bool:
-    """``value`` as a bool (Python or NumPy bool)."""
+def check_bool(name: str, value: Any, *, optional: bool = False) -> Any:
+    """``value`` as a bool (Python or NumPy bool), or None when ``optional`` allows it
+    (a setting whose None means "the default")."""
+    if optional and value is None:
+        return None
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+        allowed = "a bool or None" if optional else "a bool"
+        raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
     return bool(value)
 
 
-def real_array(name: str, value: Any, *, finite: bool = True) -> NDArray[np.float64]:
-    """``value`` as a new float64 array (any shape), or a TypeError/ValueError naming ``name``.
-
-    With ``finite=True`` every entry must be finite; the error names the first that is not.
-    """
+def check_array(
+    name: str, value: Any, *, ndim: int | None = None, nonempty: bool = False, finite: bool = True
+) -> NDArray[np.float64]:
+    """``value`` as a new float64 array, with ``ndim`` dimensions if given, at least one
+    entry if ``nonempty``, and finite entries if ``finite`` (the error names the first
+    that is not)."""
     value = _plain(value)
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be an array of real numbers, got a string")
@@ -110,6 +158,10 @@ def real_array(name: str, value: Any, *, finite: bool = True) -> NDArray[np.floa
         raise TypeError(f"{name} must be an array of real numbers (int or float), got {what}")
     with np.errstate(over="ignore"):  # float128 beyond the float64 range: inf, refused below
         arr = arr.astype(np.float64)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got an array of shape {arr.shape}")
+    if nonempty and arr.size == 0:
+        raise ValueError(f"{name} must hold at least one value, got an empty array")
     if finite and not np.all(np.isfinite(arr)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         where = f"{name}[{', '.join(map(str, bad))}]" if bad else name
@@ -117,12 +169,36 @@ def real_array(name: str, value: Any, *, finite: bool = True) -> NDArray[np.floa
     return arr
 
 
-def optional_flag(name: str, value: Any) -> bool | None:
-    """``value`` as None or a bool (a setting whose None means "the default")."""
-    return None if value is None else flag(name, value)
+_DTYPES = {"float": "floating-point", "integer": "integer", "real": "real (int or float)"}
 
 
-def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
+def check_tensor(
+    name: str, value: Any, *, dims: str | None = None, dtype: str = "real", finite: bool = False
+) -> Any:
+    """``value`` if it is a torch tensor holding values (not on the meta device) of the
+    kind ``dtype`` ("float", "integer" or "real": never bool or complex), with one
+    dimension per name in ``dims`` (e.g. ``"N, C, H, W"``) and finite entries if
+    ``finite``."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch tensor, got {type(value).__name__}")
+    floating = value.is_floating_point()
+    integral = not (floating or value.is_complex() or value.dtype == torch.bool)
+    if not {"float": floating, "integer": integral, "real": floating or integral}[dtype]:
+        raise TypeError(f"{name} must be a {_DTYPES[dtype]} tensor, got dtype {value.dtype}")
+    if dims is not None and value.dim() != len(dims.split(",")):
+        raise ValueError(f"{name} must have shape ({dims}), got shape {tuple(value.shape)}")
+    if value.device.type == "meta":
+        raise ValueError(
+            f"{name} is on the meta device, which keeps shapes but no values: create it on "
+            "'cpu' or a GPU"
+        )
+    if finite and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} must be finite, but it holds NaN or infinite values")
+    return value
+
+
+def check_choice(name: str, value: Any, options: tuple[str, ...]) -> str:
     """``value`` as one of the strings ``options``: TypeError for a non-str, else ValueError."""
     allowed = " or ".join(repr(o) for o in options)
     if not isinstance(value, str):
@@ -132,14 +208,14 @@ def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
     return value
 
 
-def function(name: str, value: Any) -> Any:
+def check_callable(name: str, value: Any) -> Any:
     """``value`` if it is callable, else a TypeError naming ``name``."""
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {type(value).__name__}")
     return value
 
 
-def instance(
+def check_instance(
     name: str, value: Any, kind: type | tuple[type, ...], what: str, *, optional: bool = False
 ) -> Any:
     """``value`` if it is an instance of ``kind`` (or None when ``optional``), else a TypeError."""
@@ -149,7 +225,7 @@ def instance(
     raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
 
 
-def file_path(name: str, value: Any) -> Path:
+def check_path(name: str, value: Any) -> Path:
     """``value`` (a str or os.PathLike, not empty) as a ``pathlib.Path``."""
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
@@ -158,7 +234,7 @@ def file_path(name: str, value: Any) -> Path:
     return Path(value)
 
 
-def sized(name: str, value: Any) -> int:
+def check_dataset(name: str, value: Any) -> int:
     """``len(value)`` of a dataset-like object (with ``__len__`` and ``__getitem__``)."""
     if isinstance(value, (str, bytes)) or not (
         hasattr(value, "__len__") and hasattr(value, "__getitem__")
@@ -170,7 +246,7 @@ def sized(name: str, value: Any) -> int:
     return len(value)
 
 
-def parameters(name: str, value: Any) -> list[Any]:
+def check_params(name: str, value: Any) -> list[Any]:
     """Optimizer parameters: an iterable of tensors (leaves) or of param-group dicts, as a
     non-empty list; a bare tensor, a non-iterable or an odd entry is a TypeError."""
     torch = sys.modules["torch"]  # only optimizers call this, and they import torch

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
-from evalib._checks import finite_real, flag, integer, sized, unit_interval
+from evalib._checks import check_bool, check_dataset, check_int, check_real
 from evalib.book.runtime import checked_device
 from evalib.models import ResNet18
 from evalib.train import History, fit
@@ -62,15 +62,15 @@ def momentum_sweep(
         raise TypeError(
             f"make_model must be a callable returning a model, got {type(make_model).__name__}"
         )
-    steps = integer("steps", steps, 1)
-    batch_size = integer("batch_size", batch_size, 1)
-    seed = integer("seed", seed, 0)
-    weight_decay = finite_real("weight_decay", weight_decay)
+    steps = check_int("steps", steps, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
+    seed = check_int("seed", seed, 0)
+    weight_decay = check_real("weight_decay", weight_decay)
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
     runs = _check_settings(settings)
-    progress = flag("progress", progress)
-    n = sized("train_set", train_set)
+    progress = check_bool("progress", progress)
+    n = check_dataset("train_set", train_set)
     if n == 0:
         raise ValueError("train_set is empty: a sweep needs images to train on")
 
@@ -109,8 +109,8 @@ def _check_settings(settings: Any) -> list[tuple[str, float, float]]:
         name, beta, lr = setting
         if not isinstance(name, str):
             raise TypeError(f"settings[{i}]: the name must be a str, got {type(name).__name__}")
-        beta = unit_interval(f"settings[{i}] beta", beta)
-        lr = finite_real(f"settings[{i}] lr", lr)
+        beta = check_real(f"settings[{i}] beta", beta, at_least=0, below=1)
+        lr = check_real(f"settings[{i}] lr", lr)
         if lr <= 0:
             raise ValueError(f"settings[{i}] lr must be positive, got {lr}")
         runs.append((name, beta, lr))
@@ -151,7 +151,7 @@ def largest_curvature(
         raise ValueError("params must hold at least one tensor, got none")
     if not all(p.requires_grad for p in params):
         raise ValueError("every tensor in params must have requires_grad=True")
-    iterations = integer("iterations", iterations, 1)
+    iterations = check_int("iterations", iterations, 1)
     value = loss()
     if not isinstance(value, torch.Tensor) or value.numel() != 1 or not torch.isfinite(value):
         raise ValueError(f"loss() must return a finite scalar tensor, got {value!r}")
@@ -203,9 +203,9 @@ def classifier_inputs(
     """
     if not isinstance(model, ResNet18):
         raise TypeError(f"model must be an evalib.models.ResNet18, got {type(model).__name__}")
-    batch_size = integer("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     device = checked_device(device)
-    if sized("dataset", dataset) == 0:
+    if check_dataset("dataset", dataset) == 0:
         raise ValueError("dataset is empty: there are no images to compute features for")
     model.eval()
     features, labels = [], []

@@ -50,15 +50,13 @@ from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from evalib._checks import (
-    file_path,
-    finite_real,
-    flag,
-    function,
-    instance,
-    integer,
-    optional_flag,
-    parameters,
-    unit_interval,
+    check_bool,
+    check_callable,
+    check_instance,
+    check_int,
+    check_params,
+    check_path,
+    check_real,
 )
 from evalib.book import runtime
 
@@ -142,14 +140,14 @@ def momentum_sgd(
     ``lr``), which is not this rate. ``beta = 0`` is plain SGD; ``nesterov=True`` uses the look-ahead
     gradient (needs ``beta > 0``). ``weight_decay`` adds ``weight_decay*w`` to ``g``.
     """
-    lr_eff, weight_decay = finite_real("lr_eff", lr_eff), finite_real("weight_decay", weight_decay)
+    lr_eff, weight_decay = check_real("lr_eff", lr_eff), check_real("weight_decay", weight_decay)
     if lr_eff <= 0:
         raise ValueError(f"lr_eff (the effective learning rate) must be positive, got {lr_eff}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-    beta = unit_interval("beta", beta)
-    nesterov = flag("nesterov", nesterov)
-    params = parameters("params", params)
+    beta = check_real("beta", beta, at_least=0, below=1)
+    nesterov = check_bool("nesterov", nesterov)
+    params = check_params("params", params)
     if nesterov and beta == 0:
         raise ValueError("nesterov=True needs a momentum beta > 0")
     return torch.optim.SGD(
@@ -179,15 +177,15 @@ def one_cycle(
     ``total_steps``). ``start_div`` and ``final_div`` must be finite and ``>= 1``: the
     warm-up starts at or below the peak and the annealing ends at or below the start.
     """
-    instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
+    check_instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
     for name, value in (("start_div", start_div), ("final_div", final_div)):
-        if finite_real(name, value) < 1:
+        if check_real(name, value) < 1:
             raise ValueError(
                 f"{name} must be >= 1 (the learning rate is divided by it, so it stays at or "
                 f"below the peak), got {value}"
             )
-    total_steps = integer("total_steps", total_steps, 2)
-    warmup = finite_real("warmup", warmup)
+    total_steps = check_int("total_steps", total_steps, 2)
+    warmup = check_real("warmup", warmup)
     if not 0.0 < warmup < 1.0:
         raise ValueError(f"warmup must be a fraction in (0, 1), got {warmup!r}")
     if warmup * total_steps <= 1 or (1 - warmup) * total_steps <= 1:
@@ -244,7 +242,7 @@ def _use_channels_last(device: torch.device, channels_last: bool | None) -> bool
     exactly such shortcut convolutions, so the layout is refused there rather than
     risked; ``tests/test_train_reference.py`` checks the CPU step against float64.
     """
-    if optional_flag("channels_last", channels_last) is None:
+    if check_bool("channels_last", channels_last, optional=True) is None:
         return device.type == "cuda"
     if channels_last and device.type != "cuda":
         raise ValueError(
@@ -259,7 +257,7 @@ def _settings(
     device: Any, channels_last: bool | None, amp: bool | None = None
 ) -> tuple[torch.device, bool]:
     """The checked device, memory layout (and ``amp`` flag); nothing is moved yet."""
-    optional_flag("amp", amp)
+    check_bool("amp", amp, optional=True)
     device = runtime.checked_device(device)
     return device, _use_channels_last(device, channels_last)
 
@@ -297,7 +295,7 @@ def _check_loader(loader: Any, name: str, *, empty_ok: bool = False) -> None:
 
 
 def _check_model_loader(model: Any, loader: Any, name: str = "loader") -> None:
-    instance("model", model, nn.Module, "a torch.nn.Module")
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
     _check_loader(loader, name)
 
 
@@ -429,7 +427,7 @@ def _evaluate(
 ) -> tuple[float, float]:
     """:func:`evaluate`, naming the loader ``name`` in its errors."""
     if loss_fn is not None:
-        function("loss_fn", loss_fn)
+        check_callable("loss_fn", loss_fn)
     logits, labels = _predict(
         model, loader, name, device=device, amp=amp, channels_last=channels_last
     )
@@ -536,7 +534,7 @@ def _check_writable(path: Path) -> None:
 
 def _check_scheduler(scheduler: Any) -> None:
     """A torch learning-rate scheduler or None, or a TypeError naming ``scheduler``."""
-    instance(
+    check_instance(
         "scheduler",
         scheduler,
         torch.optim.lr_scheduler.LRScheduler,
@@ -565,12 +563,12 @@ def save_checkpoint(
     a second writer of the same path) never leaves a half-written checkpoint or a stray
     temporary file.
     """
-    path = file_path("path", path)
-    instance("model", model, nn.Module, "a torch.nn.Module")
-    instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
+    path = check_path("path", path)
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
+    check_instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
     _check_scheduler(scheduler)
-    epoch = integer("epoch", epoch, 0)
-    instance("history", history, History, "an evalib.train.History")
+    epoch = check_int("epoch", epoch, 0)
+    check_instance("history", history, History, "an evalib.train.History")
     if train_loader is not None:
         _check_loader(train_loader, "train_loader", empty_ok=True)
     _check_writable(path)
@@ -766,15 +764,15 @@ def load_checkpoint(
     put back as they were. ``restore_rng`` also puts the random generators back where
     they were, which a resumed run needs to match an uninterrupted one.
     """
-    path = file_path("path", path)
-    instance("model", model, nn.Module, "a torch.nn.Module")
-    instance(
+    path = check_path("path", path)
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
+    check_instance(
         "optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer", optional=True
     )
     _check_scheduler(scheduler)
     if train_loader is not None:
         _check_loader(train_loader, "train_loader", empty_ok=True)
-    restore_rng = flag("restore_rng", restore_rng)
+    restore_rng = check_bool("restore_rng", restore_rng)
     payload = _read_checkpoint(path)
     _check_fits(payload, path, model, optimizer, scheduler)
     history = History(**payload["history"])
@@ -874,15 +872,15 @@ def _check_fit_args(
     """:func:`fit`'s checks of its arguments, before anything changes; return the
     checkpoint path (or None), the number of epochs, the device and the memory layout."""
     _check_model_loader(model, train_loader, "train_loader")
-    instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
-    epochs = integer("epochs", epochs, 1)
+    check_instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
+    epochs = check_int("epochs", epochs, 1)
     _check_scheduler(scheduler)
     if loss_fn is not None:
-        function("loss_fn", loss_fn)
-    flag("resume", resume)
-    flag("progress", progress)
-    instance("desc", desc, str, "a str")
-    path = file_path("checkpoint", checkpoint) if checkpoint is not None else None
+        check_callable("loss_fn", loss_fn)
+    check_bool("resume", resume)
+    check_bool("progress", progress)
+    check_instance("desc", desc, str, "a str")
+    path = check_path("checkpoint", checkpoint) if checkpoint is not None else None
     if resume and path is None:
         raise ValueError("resume=True needs a checkpoint path")
     if test_loader is not None:

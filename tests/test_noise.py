@@ -164,7 +164,7 @@ def test_sampling_refuses_a_result_too_large_to_hold_at_once(setup):
         (torch.ones(3, 2, dtype=torch.int64), TypeError, "grads must be .*floating"),
         (np.ones((3, 2)), TypeError, "grads must be a torch tensor"),
         (torch.ones(0, 2), ValueError, "grads must hold at least one row"),
-        (torch.ones(2), ValueError, "grads must be 2-D"),
+        (torch.ones(2), ValueError, r"grads must have shape \(rows, P\)"),
     ],
 )
 def test_gradient_matrices_of_the_wrong_kind_raise_naming_the_argument(grads, error, match):

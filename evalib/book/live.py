@@ -45,7 +45,7 @@ from bokeh.plotting import figure
 from numpy.typing import ArrayLike, NDArray
 
 from evalib import averages, theory
-from evalib._checks import finite_real, instance, integer, real_array, unit_interval
+from evalib._checks import check_array, check_instance, check_int, check_real
 from evalib.book.plots import PALETTE
 from evalib.landscapes import Quadratic, Rosenbrock, ravine
 from evalib.optim import HeavyBall, Nesterov, steps_to_stay_within, trajectory
@@ -71,7 +71,7 @@ class LiveFigure:
     """
 
     def __init__(self, layout: LayoutDOM) -> None:
-        self.layout = instance("layout", layout, LayoutDOM, "a Bokeh layout")
+        self.layout = check_instance("layout", layout, LayoutDOM, "a Bokeh layout")
 
     def html(self) -> str:
         """The ``<div>`` and ``<script>`` that draw the figure."""
@@ -220,7 +220,7 @@ def ravine_state(land: Quadratic, lr: float, beta: float, steps: int) -> dict[st
     predicted for that direction, the spectral radius of its R (``theory1``, ``theory2``), the
     rate ``momentum_rate`` and the rate measured from ``‖x_k‖`` by ``empirical_rate``.
     """
-    instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
+    check_instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
     path = theory.run_momentum(land.grad, land.start, lr, beta, steps)
     with np.errstate(invalid="ignore", over="ignore"):
         coords = np.abs(np.asarray(land.eigen_coords(path)))
@@ -257,16 +257,16 @@ def ravine_explorer(
     plane moves both sliders there. The readout compares the rate with the one measured
     from the run (``theory.empirical_rate``).
     """
-    land = instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
-    steps = integer("steps", steps, 2, 2000)
+    land = check_instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
+    steps = check_int("steps", steps, 2, 2000)
     # α up to the edge of stability at β = 0.99, and past Polyak's optimum α*.
     lr_max = round(
         max(4.0 / float(land.eigvals.max()), 1.25 * theory.optimal_momentum(land.eigvals)[0]), 3
     )
-    lr = finite_real("lr", lr)
+    lr = check_real("lr", lr)
     if not 0 < lr <= lr_max:
         raise ValueError(f"lr must be in (0, {lr_max}] (the slider's range), got {lr}")
-    beta = unit_interval("beta", beta)
+    beta = check_real("beta", beta, at_least=0, below=1)
     state = ravine_state(land, lr, beta, steps)
     path = ColumnDataSource({c: state[c] for c in ("x", "y")}, name="ravine-path")
     errors = ColumnDataSource(
@@ -488,7 +488,7 @@ def _region_index(h: ArrayLike, beta: ArrayLike) -> NDArray[np.intp]:
 def root_type(h: float, beta: float) -> str:
     """The region of the ``(αλ, β)`` plane that ``(h, β)`` lies in: ``"divergent"``, or
     real or complex roots of the direction's ``R``, as :func:`stability_explorer` names it."""
-    return _REGIONS[int(_region_index(finite_real("h", h), finite_real("beta", beta)))]
+    return _REGIONS[int(_region_index(check_real("h", h), check_real("beta", beta)))]
 
 
 #: The (h, β) plane of the stability explorer: h up to 4.5, β below 1, the range of
@@ -498,7 +498,7 @@ _PLANE = (4.5, 1.0)
 
 def _plane_point(h: Any, beta: Any) -> tuple[float, float]:
     """``(h, β)`` checked to lie in the explorer's plane ``(0, 4.5] × [0, 1)``."""
-    h, beta = finite_real("h", h), finite_real("beta", beta)
+    h, beta = check_real("h", h), check_real("beta", beta)
     h_max, b_max = _PLANE
     if not (0 < h <= h_max and 0 <= beta < b_max):
         raise ValueError(f"(h, beta) must lie in (0, {h_max}] × [0, {b_max}), got ({h}, {beta})")
@@ -530,7 +530,7 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
     from ``x_0 = 1`` and the two roots in the complex plane with the unit circle.
     """
     h, beta = _plane_point(h, beta)
-    steps = integer("steps", steps, 2, 1000)
+    steps = check_int("steps", steps, 2, 1000)
     h_max, b_max = _PLANE
     hs, bs = _centres(0.0, h_max, 360), _centres(0.0, b_max, 200)
     kinds = _region_index(hs[None, :], bs[:, None]).astype(np.uint8)
@@ -649,14 +649,14 @@ def ewma_explorer(
     the uncorrected average starts near 0 and the corrected one does not. The readout
     gives the effective window ``1/(1 − β)`` and the lag ``β/(1 − β)``.
     """
-    x = real_array("series", series)
+    x = check_array("series", series)
     if x.ndim != 1 or x.size < 2:
         raise ValueError(f"series must be 1-D with at least 2 points, got shape {x.shape}")
-    beta = unit_interval("beta", beta)
+    beta = check_real("beta", beta, at_least=0, below=1)
     if beta > 0.995:
         raise ValueError(f"beta must be at most 0.995 (the slider's range), got {beta}")
-    zoom = min(60, x.size) if zoom is None else integer("zoom", zoom, 2, x.size)
-    instance("label", label, str, "a str")
+    zoom = min(60, x.size) if zoom is None else check_int("zoom", zoom, 2, x.size)
+    check_instance("label", label, str, "a str")
     if dates is None:
         when: Any = np.arange(x.size)
         axis = "linear"
@@ -747,7 +747,7 @@ def race_state(
     racer's path from ``optim.trajectory`` (``HeavyBall`` with ``momentum=0``, with
     ``β``, and ``Nesterov`` with ``β``), its ``optim.steps_to_stay_within`` (``settle``)
     and whether it diverged (``diverged``: its last rows are NaN)."""
-    instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
+    check_instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
     makers = {
         "GD": lambda p: HeavyBall(p, lr=lr, momentum=0.0),
         "heavy ball": lambda p: HeavyBall(p, lr=lr, momentum=beta),
@@ -787,20 +787,20 @@ def optimiser_race(
     counts the steps until each stays within ``tol`` of the minimum for good, or says
     that it diverges.
     """
-    instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
+    check_instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
     if not isinstance(lr_range, (tuple, list)):
         raise TypeError(f"lr_range must be a (low, high) pair, got {type(lr_range).__name__}")
     if len(lr_range) != 2:
         raise ValueError(f"lr_range must be a (low, high) pair, got {len(lr_range)} values")
-    lo, hi = (finite_real("lr_range", v) for v in lr_range)
+    lo, hi = (check_real("lr_range", v) for v in lr_range)
     if not 0 < lo < hi:
         raise ValueError(f"lr_range must be (low, high) with 0 < low < high, got {lr_range}")
-    lr = finite_real("lr", lr)
+    lr = check_real("lr", lr)
     if not lo <= lr <= hi:
         raise ValueError(f"lr must lie in lr_range {lr_range}, got {lr}")
-    beta = unit_interval("beta", beta)
-    steps = integer("steps", steps, 1, 20000)
-    tol = finite_real("tol", tol)
+    beta = check_real("beta", beta, at_least=0, below=1)
+    steps = check_int("steps", steps, 1, 20000)
+    tol = check_real("tol", tol)
     if tol <= 0:
         raise ValueError(f"tol must be > 0, got {tol}")
     land_js = (

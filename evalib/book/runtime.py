@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import torch
 
-from evalib._checks import integer
+from evalib._checks import check_int
 
 Profile = Literal["quick", "full"]
 PROFILES: tuple[str, ...] = ("quick", "full")
@@ -114,7 +114,7 @@ def set_threads(threads: int | None = None) -> int:
     if threads is None:
         threads = cpu_threads()
     else:
-        threads = integer("threads", threads, 1)
+        threads = check_int("threads", threads, 1)
     torch.set_num_threads(threads)
     return threads
 
@@ -125,7 +125,7 @@ def seed_everything(seed: int) -> None:
 
     import numpy as np
 
-    seed = integer("seed", seed, 0, 2**64 - 1)  # torch's generators take 64 bits
+    seed = check_int("seed", seed, 0, 2**64 - 1)  # torch's generators take 64 bits
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
