@@ -188,9 +188,12 @@ class GradCAM:
             raise ValueError("model must return logits of shape (N, classes)")
         if targets is None:
             return logits.argmax(dim=1)
-        chosen = targets.reshape(-1) if isinstance(targets, Tensor) else torch.tensor(
-            [int(targets)] * len(logits) if _is_int(targets) else [int(t) for t in targets]
-        )  # fmt: skip
+        if isinstance(targets, Tensor):
+            chosen = targets.reshape(-1)
+        elif isinstance(targets, Sequence):
+            chosen = torch.tensor([int(t) for t in targets])
+        else:
+            chosen = torch.full((len(logits),), int(targets))
         classes = logits.shape[1]
         if not bool(((chosen >= 0) & (chosen < classes)).all()):
             raise ValueError(

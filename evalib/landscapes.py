@@ -129,7 +129,7 @@ class Landscape:
         self, n: int = 200, bounds: Bounds | None = None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """``X, Y, Z`` arrays of shape ``(n, n)`` over ``bounds``, for ``contour(X, Y, Z)``."""
-        n = check_int("n", n, 2, 4096)  # 4096² points: 128 MiB per array, far more than a plot needs
+        n = check_int("n", n, 2, 4096)  # 4096² points, 128 MiB per array: more than any plot
         (x0, x1), (y0, y1) = self.bounds if bounds is None else _check_bounds(bounds)
         X, Y = np.meshgrid(np.linspace(x0, x1, int(n)), np.linspace(y0, y1, int(n)))
         Z = np.asarray(self._value(X, Y), dtype=np.float64)

@@ -279,7 +279,8 @@ def trajectory(
     path[0] = start
     for k in range(1, steps + 1):
         try:
-            optimizer.step(closure)  # L-BFGS calls the closure several times per step
+            # torch types the closure as returning a float; every optimiser takes the tensor.
+            optimizer.step(closure)  # type: ignore[arg-type]  # L-BFGS calls it several times
         except _Diverged:
             _diverged(warn, k - 1, "loss or gradient")
             break

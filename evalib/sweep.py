@@ -14,6 +14,7 @@ direction of curvature ``λ`` (the heavy-ball chapter).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,12 +23,21 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
-from evalib._checks import check_bool, check_dataset, check_int, check_real
+from evalib._checks import (
+    check_bool,
+    check_callable,
+    check_dataset,
+    check_instance,
+    check_int,
+    check_real,
+)
 from evalib.book.runtime import checked_device
 from evalib.models import ResNet18
 from evalib.train import History, fit
 
 __all__ = ["classifier_inputs", "largest_curvature", "momentum_sweep"]
+
+_MAX_IMAGES = 2**27  # the most images a sweep's fixed order may hold (1 GiB of indices)
 
 
 def momentum_sweep(
@@ -58,21 +68,16 @@ def momentum_sweep(
     :raises ValueError: for empty ``settings`` or a repeated name, a ``beta`` outside
         ``[0, 1)``, a non-positive ``lr``, or an empty ``train_set``.
     """
-    if not callable(make_model):
-        raise TypeError(
-            f"make_model must be a callable returning a model, got {type(make_model).__name__}"
-        )
-    steps = check_int("steps", steps, 1)
-    batch_size = check_int("batch_size", batch_size, 1)
-    seed = check_int("seed", seed, 0)
-    weight_decay = check_real("weight_decay", weight_decay)
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    check_callable("make_model", make_model)
     runs = _check_settings(settings)
-    progress = check_bool("progress", progress)
     n = check_dataset("train_set", train_set)
     if n == 0:
         raise ValueError("train_set is empty: a sweep needs images to train on")
+    batch_size = check_int("batch_size", batch_size, 1)
+    steps = check_int("steps", steps, 1, _MAX_IMAGES // batch_size)
+    weight_decay = check_real("weight_decay", weight_decay, at_least=0)
+    seed = check_int("seed", seed, 0, 2**64 - 1)  # what torch.Generator takes
+    progress = check_bool("progress", progress)
 
     # One fixed sequence of steps × batch_size images: whole shuffles, then a part of one.
     generator = torch.Generator().manual_seed(seed)
@@ -81,17 +86,28 @@ def momentum_sweep(
     batches = DataLoader(Subset(train_set, order[:needed].tolist()), batch_size=batch_size)
 
     histories: dict[str, History] = {}
+    trained: weakref.WeakSet[nn.Module] = weakref.WeakSet()
     for name, beta, lr in runs:
-        model = make_model()
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"make_model must return a torch.nn.Module, got {type(model).__name__}")
+        model = _check_new_model(make_model(), trained)
         optimizer = torch.optim.SGD(
             model.parameters(), lr=lr, momentum=beta, weight_decay=weight_decay
         )
         torch.manual_seed(seed)  # the same augmentation in every run
         histories[name] = fit(model, optimizer, batches, test_loader, epochs=1,
                               progress=progress, desc=name)  # fmt: skip
+        trained.add(model)
     return histories
+
+
+def _check_new_model(model: Any, trained: weakref.WeakSet[nn.Module]) -> nn.Module:
+    """``make_model()``'s result: a module that no earlier run of the sweep has trained."""
+    check_instance("make_model()", model, nn.Module, "a torch.nn.Module")
+    if model in trained:
+        raise ValueError(
+            "make_model() returned a model that an earlier run of this sweep has trained; "
+            "every run must start from a new model (build it inside make_model)"
+        )
+    return model
 
 
 def _check_settings(settings: Any) -> list[tuple[str, float, float]]:
@@ -110,9 +126,7 @@ def _check_settings(settings: Any) -> list[tuple[str, float, float]]:
         if not isinstance(name, str):
             raise TypeError(f"settings[{i}]: the name must be a str, got {type(name).__name__}")
         beta = check_real(f"settings[{i}] beta", beta, at_least=0, below=1)
-        lr = check_real(f"settings[{i}] lr", lr)
-        if lr <= 0:
-            raise ValueError(f"settings[{i}] lr must be positive, got {lr}")
+        lr = check_real(f"settings[{i}] lr", lr, above=0)
         runs.append((name, beta, lr))
     names = [name for name, _, _ in runs]
     if len(set(names)) != len(names):

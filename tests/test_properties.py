@@ -84,7 +84,9 @@ def test_moving_averages_of_finite_series_are_finite_and_within_the_data(data):
     refused = max(abs(v) for v in x) > 2.0**960  # beyond the documented range
     for out in outs:
         assert (out is None) == refused
-        assert out is None or (np.isfinite(out).all() and (out >= low).all() and (out <= high).all())
+        assert out is None or (
+            np.isfinite(out).all() and (out >= low).all() and (out <= high).all()
+        )
     assert math.isfinite(A.effective_window(beta)) and A.effective_window(beta) >= 1.0
 
 

@@ -8,12 +8,12 @@ import pytest
 import torch
 from torch import nn
 
+from evalib.book.checkpointing import load_checkpoint
 from evalib.book.data import load
 from evalib.train import (
     History,
     evaluate,
     fit,
-    load_checkpoint,
     momentum_sgd,
     one_cycle,
     predict,

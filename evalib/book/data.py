@@ -135,7 +135,7 @@ def train_transform(
     """
     cutout = check_int("cutout", cutout, 0, 32)
     mean, std = _stats(mean, std)
-    steps: list[Callable] = [v2.ToImage(), v2.RandomCrop(32, padding=4)]
+    steps: list[Callable] = [v2.ToImage(), _CheckImage(len(mean)), v2.RandomCrop(32, padding=4)]
     if check_bool("flip", flip):
         steps.append(v2.RandomHorizontalFlip())
     steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
@@ -149,8 +149,38 @@ def test_transform(mean: tuple[float, ...], std: tuple[float, ...]) -> v2.Compos
     """Test-time transform: no augmentation, only ``x -> (x - mean) / std``."""
     mean, std = _stats(mean, std)
     return v2.Compose(
-        [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+        [
+            v2.ToImage(),
+            _CheckImage(len(mean)),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean, std),
+        ]
     )
+
+
+class _CheckImage:
+    """The transforms' first step after ``ToImage``: refuse what the next steps would get
+    wrong without a word. ``ToDtype(scale=True)`` rescales integer images to [0, 1] but
+    leaves float images as they are, so a float image must already lie in [0, 1];
+    ``Normalize`` broadcasts one channel to three, so an image must have as many
+    channels as ``mean`` has values (or ``mean`` one value)."""
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        if self.channels > 1 and image.shape[-3] != self.channels:
+            raise ValueError(
+                f"the image has {image.shape[-3]} channel(s) but mean and std give "
+                f"{self.channels}: convert it first (e.g. PIL's image.convert('RGB'))"
+            )
+        if image.is_floating_point() and (image.min() < 0 or image.max() > 1):
+            raise ValueError(
+                f"a float image must lie in [0, 1] (ToDtype rescales only integer images), got "
+                f"values in [{float(image.min()):g}, {float(image.max()):g}]: pass uint8 "
+                "pixels or divide by 255"
+            )
+        return image
 
 
 @dataclass
@@ -332,7 +362,7 @@ def _loader_settings(
     return (
         batch_size,
         test_batch_size,
-        check_int("seed", seed, 0),
+        check_int("seed", seed, 0, 2**64 - 1),  # what torch.Generator takes
         check_int("num_workers", num_workers, 0),
     )
 
