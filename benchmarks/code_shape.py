@@ -12,10 +12,11 @@ What counts (read from the syntax tree, so the numbers repeat):
 - a *code line* holds a token other than a comment; docstrings do not count;
 - a *check line* belongs to an ``if`` whose body ends in ``raise`` (a guard), to an
   ``except`` clause that raises (an error translated for the reader), to a statement
-  that calls a check helper, or to a check helper itself. Check helpers are the names
-  imported from ``evalib._checks``, functions named ``_check…``/``check_…``, and
-  private functions at least half of whose code lines are checks by these rules
-  (found by iterating to a fixed point, so a helper that only calls helpers counts too);
+  that calls a check helper, or to a function named ``_check…``/``check_…`` (all of
+  it). Check helpers are the names imported from ``evalib._checks``, functions named
+  as checks, and private functions at least half of whose code lines are checks by
+  these rules (found by iterating to a fixed point, so a helper that only calls
+  helpers counts too): a call to one is a check, its own lines count by these rules;
 - an *overflow line* (not also a check line) mentions ``errstate``, ``frexp``, ``ldexp``,
   ``finfo``, ``_FLOAT_MAX``, ``OverflowError`` or ``expm1``.
 """
@@ -129,8 +130,8 @@ def shape(path: Path) -> Shape:
         if found <= helpers:
             break
         helpers |= found
-    for name, f in funcs:
-        if name.split(".")[-1] in helpers:
+    for name, f in funcs:  # a function named as a check is a check, def to return
+        if re.match(r"_?check", name.split(".")[-1]):
             checks |= span(f)
     checks &= code
     overflow = {i for i, line in enumerate(source.splitlines(), 1)

@@ -51,9 +51,11 @@ def check_real(
     at_least: float | None = None,
     below: float | None = None,
     at_most: float | None = None,
+    hint: str = "",
 ) -> float:
     """``value`` as a finite float within the bounds given: ``above`` and ``below`` are
-    exclusive, ``at_least`` and ``at_most`` inclusive (``lr > 0`` is ``above=0``)."""
+    exclusive, ``at_least`` and ``at_most`` inclusive (``lr > 0`` is ``above=0``);
+    ``hint`` ends the message of a value out of bounds or not finite (why, what to do)."""
     value = _plain(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number (int or float), got {type(value).__name__}")
@@ -62,7 +64,7 @@ def check_real(
     except OverflowError:  # an int beyond the float range
         raise ValueError(f"{name} must be finite, got an int beyond the float range") from None
     if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {out}")
+        raise ValueError(f"{name} must be finite, got {out}{hint}")
     inside = (
         (above is None or out > above)
         and (at_least is None or out >= at_least)
@@ -70,9 +72,8 @@ def check_real(
         and (at_most is None or out <= at_most)
     )
     if not inside:
-        raise ValueError(
-            f"{name} must {_interval(name, above, at_least, below, at_most)}, got {out}"
-        )
+        rule = _interval(name, above, at_least, below, at_most)
+        raise ValueError(f"{name} must {rule}, got {out}{hint}")
     return out
 
 
@@ -101,8 +102,11 @@ def _num(x: float) -> str:
     return f"{x:g}" if float(f"{x:g}") == x else repr(float(x))
 
 
-def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
-    """``value`` as an int (Python or NumPy integer, not bool) in ``[low, high]``."""
+def check_int(
+    name: str, value: Any, low: int | None = None, high: int | None = None, hint: str = ""
+) -> int:
+    """``value`` as an int (Python or NumPy integer, not bool) in ``[low, high]``;
+    ``hint`` ends the message of a value out of bounds."""
     value = _plain(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
@@ -114,7 +118,7 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
             allowed = f"<= {high}"
         else:
             allowed = f"between {low} and {high}"
-        raise ValueError(f"{name} must be {allowed}, got {out}")
+        raise ValueError(f"{name} must be {allowed}, got {out}{hint}")
     return out
 
 
@@ -130,11 +134,23 @@ def check_bool(name: str, value: Any, *, optional: bool = False) -> Any:
 
 
 def check_array(
-    name: str, value: Any, *, ndim: int | None = None, nonempty: bool = False, finite: bool = True
+    name: str,
+    value: Any,
+    *,
+    ndim: int | None = None,
+    shape: tuple[int, ...] | None = None,
+    nonempty: bool = False,
+    finite: bool = True,
+    above: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    hint: str = "",
 ) -> NDArray[np.float64]:
-    """``value`` as a new float64 array, with ``ndim`` dimensions if given, at least one
-    entry if ``nonempty``, and finite entries if ``finite`` (the error names the first
-    that is not)."""
+    """``value`` as a new float64 array with ``ndim`` dimensions or the exact ``shape``
+    if given, at least one entry if ``nonempty``, finite entries if ``finite``, and
+    entries within the bounds given (``> above``, ``>= at_least``, ``<= at_most``; an
+    error names the first entry that is not); ``hint`` ends the message of a value out
+    of bounds."""
     value = _plain(value)
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be an array of real numbers, got a string")
@@ -160,24 +176,50 @@ def check_array(
         arr = arr.astype(np.float64)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got an array of shape {arr.shape}")
+    if shape is not None and arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must hold at least one value, got an empty array")
-    if finite and not np.all(np.isfinite(arr)):
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        where = f"{name}[{', '.join(map(str, bad))}]" if bad else name
-        raise ValueError(f"{name} must be finite, but {where} = {arr[bad]}")
+    for bad, rule in (
+        (~np.isfinite(arr) if finite else None, "be finite"),
+        (~(arr > above) if above is not None else None, f"all be > {_num(above or 0)}"),
+        (~(arr >= at_least) if at_least is not None else None, f"all be >= {_num(at_least or 0)}"),
+        (~(arr <= at_most) if at_most is not None else None, f"all be <= {_num(at_most or 0)}"),
+    ):
+        if bad is not None and bad.any():  # NaN fails every bound
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            entry = f"{name}[{', '.join(map(str, where))}]" if where else name
+            raise ValueError(f"{name} must {rule}, but {entry} = {arr[where]}{hint}")
     return arr
+
+
+def check_broadcast(**arrays: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+    """The arrays broadcast to one shape, or a ValueError naming them and their shapes."""
+    try:
+        return list(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        shapes = " and ".join(f"{name} {a.shape}" for name, a in arrays.items())
+        raise ValueError(
+            f"{' and '.join(arrays)} must broadcast to one shape, got {shapes}"
+        ) from None
 
 
 _DTYPES = {"float": "floating-point", "integer": "integer", "real": "real (int or float)"}
 
 
 def check_tensor(
-    name: str, value: Any, *, dims: str | None = None, dtype: str = "real", finite: bool = False
+    name: str,
+    value: Any,
+    *,
+    dims: str | tuple[int | str, ...] | None = None,
+    dtype: str = "real",
+    finite: bool = False,
+    nonempty: bool = False,
 ) -> Any:
     """``value`` if it is a torch tensor holding values (not on the meta device) of the
     kind ``dtype`` ("float", "integer" or "real": never bool or complex), with one
-    dimension per name in ``dims`` (e.g. ``"N, C, H, W"``) and finite entries if
+    dimension per entry of ``dims`` (names such as ``"N, C, H, W"``, or a tuple in which
+    an int is an exact size), at least one row if ``nonempty``, and finite entries if
     ``finite``."""
     torch = sys.modules.get("torch")
     if torch is None or not isinstance(value, torch.Tensor):
@@ -186,8 +228,15 @@ def check_tensor(
     integral = not (floating or value.is_complex() or value.dtype == torch.bool)
     if not {"float": floating, "integer": integral, "real": floating or integral}[dtype]:
         raise TypeError(f"{name} must be a {_DTYPES[dtype]} tensor, got dtype {value.dtype}")
-    if dims is not None and value.dim() != len(dims.split(",")):
-        raise ValueError(f"{name} must have shape ({dims}), got shape {tuple(value.shape)}")
+    if dims is not None:
+        sizes = [d.strip() for d in dims.split(",")] if isinstance(dims, str) else list(dims)
+        if value.dim() != len(sizes) or any(
+            isinstance(d, int) and d != n for d, n in zip(sizes, value.shape)
+        ):
+            wanted = ", ".join(map(str, sizes))
+            raise ValueError(f"{name} must have shape ({wanted}), got {tuple(value.shape)}")
+    if nonempty and (value.dim() == 0 or len(value) == 0):
+        raise ValueError(f"{name} must hold at least one row, got shape {tuple(value.shape)}")
     if value.device.type == "meta":
         raise ValueError(
             f"{name} is on the meta device, which keeps shapes but no values: create it on "
@@ -196,6 +245,33 @@ def check_tensor(
     if finite and not bool(torch.isfinite(value).all()):
         raise ValueError(f"{name} must be finite, but it holds NaN or infinite values")
     return value
+
+
+def check_indices(name: str, value: Any, count: int) -> Any:
+    """``value`` as a ``(count,)`` int64 tensor: one int for all ``count`` entries, or
+    ``count`` ints (a sequence or an integer tensor); the caller checks their range."""
+    torch = sys.modules["torch"]
+    if isinstance(value, torch.Tensor):
+        out = check_tensor(name, value, dtype="integer").reshape(-1).long()
+    elif _is_int(value) or (
+        isinstance(value, (list, tuple, range)) and all(_is_int(v) for v in value)
+    ):
+        ints = [int(value)] * count if _is_int(value) else [int(v) for v in value]
+        if any(not -(2**63) <= v < 2**63 for v in ints):
+            raise ValueError(f"{name} must lie within the int64 range, got {value}")
+        out = torch.tensor(ints, dtype=torch.long)
+    else:
+        raise TypeError(
+            f"{name} must be an int, a sequence of ints or an integer tensor, "
+            f"got {type(value).__name__}"
+        )
+    if out.numel() != count:
+        raise ValueError(f"{name} must hold one entry per item: {out.numel()} for {count}")
+    return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def check_choice(name: str, value: Any, options: tuple[str, ...]) -> str:

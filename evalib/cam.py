@@ -27,14 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from numbers import Integral
-from typing import Any, NamedTuple, TypeGuard
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from evalib._checks import check_instance, check_tensor
+from evalib._checks import check_indices, check_instance, check_tensor
 
 __all__ = ["GradCAM", "GradCAMPlusPlus", "PointingGame", "pointing_game"]
 
@@ -99,7 +98,7 @@ class GradCAM:
         image, or one class per image (a sequence of ints or an integer tensor).
         ``x`` is moved to the model's device, where the maps are returned.
         """
-        x = self._check_call(x, targets)
+        x, chosen = self._check_call(x, targets)
         handle = self.target_layer.register_forward_hook(self._forward_hook)
         self.activations = self.gradients = None
         self._runs = 0
@@ -108,7 +107,7 @@ class GradCAM:
                 # A fresh leaf: x may be an inference tensor, and backward must stop at it.
                 x_in = x.detach().clone().requires_grad_(True)
                 logits = self.model(x_in)
-                chosen = self._chosen(targets, logits)
+                chosen = _classes(chosen, logits)
                 # In eval mode the images do not interact, so one backward of the sum
                 # gives every image the gradient of its own score.
                 score = logits.gather(1, chosen[:, None]).sum()
@@ -124,36 +123,29 @@ class GradCAM:
 
     __call__ = cam
 
-    def _check_call(self, x: Any, targets: Targets) -> Tensor:
-        """``x`` checked and on the model's device (as pytorch-grad-cam moves it); the
-        object open, the model fit for a backward pass, ``targets`` of a valid kind."""
+    def _check_call(self, x: Any, targets: Targets) -> tuple[Tensor, Tensor | None]:
+        """``x`` checked and moved to the model's device (as pytorch-grad-cam moves it),
+        ``targets`` as one class index per image (None: the predicted classes)."""
         if self._closed:
             raise RuntimeError("this GradCAM was closed; create a new one")
         check_tensor("x", x, dims="N, C, H, W", dtype="float")
         weight = next(self.model.parameters(), None)
-        x = x if weight is None else x.to(weight.device)
-        check_tensor("x", x, finite=True)
-        frozen = [n for n, t in (*self.model.named_parameters(), *self.model.named_buffers())
-                  if t.is_inference()]  # fmt: skip
-        if frozen:
+        x = check_tensor("x", x if weight is None else x.to(weight.device), finite=True)
+        if any(t.is_inference() for t in (*self.model.parameters(), *self.model.buffers())):
             raise ValueError(
-                f"the model's tensors were created under torch.inference_mode() ({frozen[0]} and "
-                f"{len(frozen) - 1} more), so no gradient can flow through them; build the model "
-                "outside inference_mode (use torch.no_grad() there instead)"
+                "the model's tensors were created under torch.inference_mode(), so no gradient "
+                "can flow through them: build it outside (use torch.no_grad() there instead)"
             )
-        _check_targets(targets, len(x))
-        return x
+        return x, None if targets is None else check_indices("targets", targets, len(x))
 
     def _maps(self, A: Tensor, G: Tensor, size: tuple[int, ...]) -> Tensor:
         """The Grad-CAM formula, ``(N, *size)``: ``ReLU(Σ_k α_k A^k)`` with ``α`` from
         :meth:`weights`, upsampled bilinearly to ``size``, divided by its max (0 stays 0)."""
         alpha = self.weights(A, G)  # (N, K)
         maps = F.relu((alpha[:, :, None, None] * A).sum(dim=1, keepdim=True))  # (N, 1, h, w)
-        if not bool(torch.isfinite(maps).all()):
-            raise ValueError(
-                "the map is not finite: the model's activations or gradients at target_layer "
-                "hold NaN or infinite values (check the model's weights)"
-            )
+        check_tensor(
+            "the map (from the activations and gradients at target_layer)", maps, finite=True
+        )
         maps = F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
         peak = maps.amax(dim=(2, 3), keepdim=True)
         maps = torch.where(peak > 0, maps / peak.clamp_min(torch.finfo(maps.dtype).tiny), 0.0)
@@ -161,12 +153,7 @@ class GradCAM:
 
     def _forward_hook(self, module: nn.Module, inputs: tuple, output: Tensor) -> None:
         """Keep the target layer's output ``A`` and hook its gradient."""
-        if not isinstance(output, Tensor) or output.dim() != 4:
-            shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
-            raise ValueError(
-                f"target_layer must output feature maps (N, K, h, w), got {shape}; "
-                "choose a convolutional layer or stage"
-            )
+        check_tensor("target_layer's output (feature maps)", output, dims="N, K, h, w")
         self._runs += 1
         if self._runs > 1:
             raise ValueError(
@@ -180,68 +167,31 @@ class GradCAM:
     def _save_gradient(self, grad: Tensor) -> None:
         self.gradients = grad.detach()
 
-    @staticmethod
-    def _chosen(targets: Targets, logits: Tensor) -> Tensor:
-        """Class index per image, ``(N,)``: ``targets`` (checked against the logits' width)
-        or, for None, each image's predicted class."""
-        if not isinstance(logits, Tensor) or logits.dim() != 2:
-            raise ValueError("model must return logits of shape (N, classes)")
-        if targets is None:
-            return logits.argmax(dim=1)
-        if isinstance(targets, Tensor):
-            chosen = targets.reshape(-1)
-        elif isinstance(targets, Sequence):
-            chosen = torch.tensor([int(t) for t in targets])
-        else:
-            chosen = torch.full((len(logits),), int(targets))
-        classes = logits.shape[1]
-        if not bool(((chosen >= 0) & (chosen < classes)).all()):
-            raise ValueError(
-                f"targets must lie in [0, {classes - 1}] (the model has {classes} outputs), "
-                f"got {chosen.tolist()}"
-            )
-        return chosen.to(device=logits.device, dtype=torch.long)
-
 
 def _check_layer(model: nn.Module, layer: Any) -> nn.Module:
     """``layer`` (a module or a dotted name) as a submodule of ``model``."""
-    if isinstance(layer, str):
-        try:
-            layer = model.get_submodule(layer)
-        except AttributeError:
-            raise ValueError(
-                f"model has no submodule named {layer!r}; "
-                "use a name from model.named_modules(), e.g. 'layer4'"
-            ) from None
-    check_instance("target_layer", layer, nn.Module, "an nn.Module or a submodule name")
-    if not any(m is layer for m in model.modules()):
+    named = dict(model.named_modules())
+    if isinstance(layer, str) and layer not in named:
         raise ValueError(
-            f"target_layer ({type(layer).__name__}) is not a submodule of the model; "
-            "pass a module reached from it, e.g. model.layer4"
+            f"model has no submodule named {layer!r}: use one of model.named_modules()"
         )
+    layer = named.get(layer, layer) if isinstance(layer, str) else layer
+    check_instance("target_layer", layer, nn.Module, "an nn.Module or a submodule name")
+    if not any(m is layer for m in named.values()):
+        raise ValueError("target_layer is not a submodule of the model: pass e.g. model.layer4")
     return layer
 
 
-def _check_targets(targets: Any, n: int) -> None:
-    """None, one int, or ``n`` ints (a sequence or an integer tensor), each a class index
-    within the int64 range (the model's own range is checked against its logits)."""
-    if isinstance(targets, Tensor):
-        check_tensor("targets", targets, dtype="integer")
-        count = targets.numel()
-    elif targets is None or _is_int(targets):
-        count = n
-    elif isinstance(targets, Sequence) and all(map(_is_int, targets)):
-        count = len(targets)
-    else:
-        raise TypeError(
-            "targets must be None, an int, a sequence of ints or an integer tensor, got "
-            f"{type(targets).__name__}"
-        )
-    if count != n:
-        raise ValueError(f"targets must give one class per image: {count} for {n} images")
-    values = [targets] if _is_int(targets) else targets if isinstance(targets, Sequence) else []
-    if any(not -(2**63) <= int(t) < 2**63 for t in values):
-        raise ValueError(f"targets must be class indices, within the int64 range; got {targets}")
+def _classes(chosen: Tensor | None, logits: Any) -> Tensor:
+    """The class of each image, ``(N,)``: ``chosen`` (checked against the logits' width)
+    or, for None, each image's predicted class."""
+    check_tensor("the model's output (logits)", logits, dims="N, classes")
+    if chosen is None:
+        return logits.argmax(dim=1)
+    classes = logits.shape[1]
+    if not bool(((chosen >= 0) & (chosen < classes)).all()):
+        raise ValueError(f"targets must lie in [0, {classes - 1}], got {chosen.tolist()}")
+    return chosen.to(logits.device).clone()  # a clone: chosen may be an inference tensor
 
 
 @contextmanager
@@ -265,10 +215,6 @@ def _untouched(model: nn.Module) -> Iterator[None]:
             p.requires_grad_(requires_grad)
         for m, tensors in kept:
             vars(m).update(tensors)
-
-
-def _is_int(value: object) -> TypeGuard[Integral]:
-    return isinstance(value, Integral) and not isinstance(value, bool)  # True is no class index
 
 
 class GradCAMPlusPlus(GradCAM):
@@ -330,21 +276,14 @@ def pointing_game(maps: Tensor, boxes: Tensor) -> PointingGame:
 def _check_maps_and_boxes(maps: Any, boxes: Any) -> tuple[int, int, int, list[Tensor]]:
     """``maps`` finite ``(N, H, W)`` floats with ``N >= 1``; ``boxes`` integer ``(N, 4)``
     inside the maps; returns ``N, H, W`` and the boxes' four columns on ``maps``' device."""
-    check_tensor("maps", maps, dims="N, H, W", dtype="float", finite=True)
-    n, height, width = maps.shape
-    check_tensor("boxes", boxes, dims=f"{n}, 4", dtype="integer")
-    if n == 0:
-        raise ValueError("maps must hold at least one map, got none")
-    if boxes.shape != (n, 4):
-        raise ValueError(
-            f"boxes must have shape ({n}, 4), one box per map, got {tuple(boxes.shape)}"
-        )
+    n, height, width = check_tensor("maps", maps, dims="N, H, W", dtype="float", finite=True,
+                                    nonempty=True).shape  # fmt: skip
+    check_tensor("boxes", boxes, dims=(n, 4), dtype="integer")
     x0, y0, x1, y1 = boxes.to(device=maps.device, dtype=torch.long).unbind(dim=1)
     if not bool(
         ((0 <= x0) & (x0 < x1) & (x1 <= width) & (0 <= y0) & (y0 < y1) & (y1 <= height)).all()
     ):
         raise ValueError(
-            f"every box in boxes needs 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} "
-            "(pixels, x1 and y1 exclusive)"
+            f"boxes need 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} (pixels)"
         )
     return n, height, width, [x0, y0, x1, y1]

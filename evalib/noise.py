@@ -43,14 +43,12 @@ __all__ = [
 # The most values sample_minibatch_gradients builds (or permutes) at once: 2**27 float64
 # numbers are 1 GiB, and take seconds to draw.
 _MAX_SAMPLED = 2**27
+_TOO_MANY = f" (at most {_MAX_SAMPLED:,} values at once: draw fewer batches, or several draws)"
 
 
 def _check_matrix(name: str, grads: Any) -> Tensor:
-    """``grads`` checked to be a finite 2-D floating-point tensor with at least one row."""
-    check_tensor(name, grads, dims="rows, P", dtype="float", finite=True)
-    if grads.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one row (gradient), got none")
-    return grads
+    """``grads``: a finite 2-D floating-point tensor with at least one row (gradient)."""
+    return check_tensor(name, grads, dims="rows, P", dtype="float", finite=True, nonempty=True)
 
 
 def per_example_gradients(
@@ -88,30 +86,19 @@ def per_example_gradients(
 
 
 def _check_examples(model: nn.Module, x: Any, y: Any) -> None:
-    """``x`` and ``y``: tensors with the same, non-zero number of rows; ``model`` without
-    batch norm that would update its running statistics (no per-example meaning)."""
-    for name, value in (("x", x), ("y", y)):
-        if not torch.is_tensor(value) or value.ndim == 0:
-            raise TypeError(
-                f"{name} must be a torch tensor with one row per example, got {type(value).__name__}"
+    """``x`` and ``y``: tensors of as many rows, at least one; no batch norm that would
+    update its running statistics (which has no per-example meaning)."""
+    check_tensor("x", x, nonempty=True)
+    check_tensor("y", y, nonempty=True)
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same number of rows, got {len(x)} and {len(y)}")
+    for name, m in model.named_modules():
+        if isinstance(m, nn.modules.batchnorm._NormBase) and m.training and m.track_running_stats:
+            raise ValueError(
+                f"per_example_gradients needs model.eval(): {name or 'the model'} "
+                f"({type(m).__name__}) is in train mode, where it updates its running "
+                "statistics with each batch, which has no per-example meaning"
             )
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(
-            f"x and y must have the same, non-zero number of rows, got {len(x)} and {len(y)}"
-        )
-    updating = [
-        name
-        for name, m in model.named_modules()
-        if isinstance(m, nn.modules.batchnorm._NormBase) and m.training and m.track_running_stats
-    ]
-    if updating:
-        raise ValueError(
-            f"per_example_gradients needs model.eval() here: {updating[0] or 'the model'} "
-            f"({type(model.get_submodule(updating[0])).__name__}) is in train mode, where it "
-            "normalises by batch statistics and updates its running statistics in place, "
-            "which has no per-example meaning. Supported: eval mode, or models without "
-            "batch-norm statistics updates"
-        )
 
 
 def sample_minibatch_gradients(
@@ -128,15 +115,9 @@ def sample_minibatch_gradients(
     grads = _check_matrix("per_example", per_example)
     n = grads.shape[0]
     b = check_int("batch_size", batch_size, 1, n)
-    t = check_int("n_batches", n_batches, 1)
     check_instance("generator", generator, torch.Generator, "a torch.Generator", optional=True)
     width = max(grads.shape[1], n)  # values per batch: the result's row and its permutation
-    if t * width > _MAX_SAMPLED:
-        raise ValueError(
-            f"n_batches={t} batches of {width} values each are {t * width:,} values; "
-            f"at most {_MAX_SAMPLED:,} at once (n_batches <= {_MAX_SAMPLED // width:,} here): "
-            "draw fewer batches, or several smaller draws"
-        )
+    t = check_int("n_batches", n_batches, 1, _MAX_SAMPLED // width, hint=_TOO_MANY)
     out = torch.empty(t, grads.shape[1], dtype=grads.dtype)
     gather = 4 * b < n  # small batches: average the B chosen rows; large: a matrix product
     chunk = max(1, 2**22 // (b * grads.shape[1] if gather else n))  # bounds memory per chunk
@@ -232,18 +213,11 @@ def heavy_ball_noise_floor(lr: float, beta: float, eigval: float, noise_var: flo
     beta = check_real("beta", beta, at_least=0, below=1)
     lam = check_real("eigval", eigval, above=0)
     sigma2 = check_real("noise_var", noise_var, at_least=0)
-    if not alpha * lam < 2.0 + 2.0 * beta:
-        raise ValueError(
-            f"the heavy ball diverges for lr*eigval >= 2+2*beta; got {alpha * lam:g} "
-            f"with beta={beta}"
-        )
+    check_real("lr*eigval", alpha * lam, below=2 + 2 * beta, hint=": the heavy ball diverges")
 
     # α σ² first: a step near 0 and a large noise meet before anything over- or underflows.
     p_ww = alpha * sigma2 / lam * (1 + beta) / ((1 - beta) * (2 + 2 * beta - alpha * lam))
-    if not math.isfinite(p_ww):
-        raise ValueError(
-            f"the stationary variance for lr={alpha:g}, beta={beta}, eigval={lam:g}, "
-            f"noise_var={sigma2:g} (or lr*noise_var/eigval on the way to it) is beyond the "
-            "float range (about 1.8e308)"
-        )
+    check_real(
+        "the stationary variance", p_ww, hint=": lr*noise_var/eigval is beyond the float range"
+    )
     return p_ww

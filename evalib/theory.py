@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from evalib._checks import check_array, check_callable, check_int, check_real
+from evalib._checks import check_array, check_broadcast, check_callable, check_int, check_real
 
 __all__ = [
     "gd_rate",
@@ -57,18 +57,17 @@ __all__ = [
 # -- input checks (the public functions call them first; what follows trusts them) -----
 _FLOAT_MAX = float(np.finfo(np.float64).max)
 _H_MAX = 1e150  # |h| and |β| up to here keep (1 + β − h)² within the float range
+_BEYOND = ", where (1 + β − h)² would leave the float range (the run diverges at once)"
+_NO_LR = ": the optimal lr would be beyond the float range"
 _MAX_VALUES = 2**27  # the most numbers a run or a closed form returns: 1 GiB of float64
 
 
 def _eigvals(eigvals: ArrayLike, name: str = "eigvals") -> NDArray[np.float64]:
-    """``eigvals`` as a non-empty 1-D float array of finite positive numbers."""
-    lam = np.atleast_1d(check_array(name, eigvals, nonempty=True))
-    if lam.ndim != 1 or np.any(lam <= 0):
-        raise ValueError(
-            f"{name} must be a number or a 1-D array of numbers > 0 (A positive definite), "
-            f"got shape {lam.shape} with the minimum {lam.min()}"
-        )
-    return lam
+    """``eigvals`` as a non-empty 1-D float array of positive numbers."""
+    lam = check_array(name, eigvals, nonempty=True, above=0, hint=" (A positive definite)")
+    if lam.ndim > 1:
+        raise ValueError(f"{name} must be a number or a 1-D array, got shape {lam.shape}")
+    return np.atleast_1d(lam)
 
 
 def _lr(lr: Any) -> float:
@@ -80,14 +79,9 @@ def _beta(beta: Any) -> float:
 
 
 def _h(alpha: float, lam: NDArray[np.float64], name: str = "eigvals") -> NDArray[np.float64]:
-    """The products ``h = lr·λ``, or a ValueError naming lr and ``name`` beyond ``1e150``."""
-    if alpha * float(lam.max()) > _H_MAX:
-        raise ValueError(
-            f"lr * {name} must be at most 1e150, where (1 + β − lr·λ)² stays within the "
-            f"float range (the run diverges at once); got lr = {alpha:g} and {name} up to "
-            f"{lam.max():g}"
-        )
-    return alpha * lam
+    """The products ``h = lr·λ``, each at most ``1e150`` (named ``lr * {name}``)."""
+    with np.errstate(over="ignore"):  # inf, refused as beyond the bound
+        return check_array(f"lr * {name}", alpha * lam, finite=False, at_most=_H_MAX, hint=_BEYOND)
 
 
 def _one_direction(alpha: float, eigval: Any) -> tuple[float, float]:
@@ -127,11 +121,7 @@ def optimal_gd(eigvals: ArrayLike) -> tuple[float, float]:
     lam = _eigvals(eigvals)
     lo, hi = float(lam.min()), float(lam.max())
     mid = 0.5 * lo + 0.5 * hi  # (λ1 + λn) / 2 without overflow
-    if mid < 1.0 / _FLOAT_MAX:
-        raise ValueError(
-            f"eigvals too small: the optimal lr 2/(λ1 + λn) = 1/{mid:g} is beyond the float "
-            f"range; λ1 + λn must exceed {2.0 / _FLOAT_MAX:.3g}"
-        )
+    check_real("eigvals' (λ1 + λn) / 2", mid, at_least=1 / _FLOAT_MAX, hint=_NO_LR)
     q = lo / hi  # 1/κ, in (0, 1]
     return 1.0 / mid, (1.0 - q) / (1.0 + q)
 
@@ -144,11 +134,7 @@ def gd_error(lr: float, eigvals: ArrayLike, x0: ArrayLike, steps: int) -> NDArra
     ("Gradient descent and pathological curvature").
     """
     alpha, lam = _lr(lr), _eigvals(eigvals)
-    x0 = check_array("x0", x0)
-    if x0.shape != lam.shape:
-        raise ValueError(
-            f"x0 must have one entry per eigenvalue, shape {lam.shape}, got {x0.shape}"
-        )
+    x0 = check_array("x0", x0, shape=lam.shape)  # one entry per eigenvalue
     steps = check_int("steps", steps, 0, _MAX_VALUES // lam.size - 1)
     h = _h(alpha, lam)
 
@@ -184,18 +170,9 @@ def momentum_roots(h: ArrayLike, beta: ArrayLike) -> NDArray[np.complex128]:
     plane can be drawn; beyond, ``(1 + β − h)²`` would leave the float range, and a
     ValueError says so.
     """
-    h, beta = check_array("h", h), check_array("beta", beta)
-    try:
-        h, beta = np.broadcast_arrays(h, beta)
-    except ValueError:
-        raise ValueError(
-            f"h and beta must broadcast to one shape, got shapes {h.shape} and {beta.shape}"
-        ) from None
-    if h.size and max(np.abs(h).max(), np.abs(beta).max()) > _H_MAX:
-        raise ValueError(
-            "h and beta must lie within ±1e150, where (1 + β − h)² stays within the float "
-            f"range; got |h| up to {np.abs(h).max():g} and |beta| up to {np.abs(beta).max():g}"
-        )
+    h = check_array("h", h, at_least=-_H_MAX, at_most=_H_MAX, hint=_BEYOND)
+    beta = check_array("beta", beta, at_least=-_H_MAX, at_most=_H_MAX, hint=_BEYOND)
+    h, beta = check_broadcast(h=h, beta=beta)
 
     trace = 1.0 + beta - h
     root = np.sqrt((trace**2 - 4.0 * beta).astype(np.complex128))
@@ -240,12 +217,8 @@ def optimal_momentum(eigvals: ArrayLike) -> tuple[float, float, float]:
     """
     lam = _eigvals(eigvals)
     lo, hi = math.sqrt(float(lam.min())), math.sqrt(float(lam.max()))
+    check_real("eigvals' √λ1 + √λn", lo + hi, at_least=2 / math.sqrt(_FLOAT_MAX), hint=_NO_LR)
     inverse_root = 2.0 / (lo + hi)
-    if inverse_root > math.sqrt(_FLOAT_MAX):
-        raise ValueError(
-            f"eigvals too small: the optimal lr (2/(√λ1 + √λn))² is beyond the float range; "
-            f"√λ1 + √λn must exceed {2.0 / math.sqrt(_FLOAT_MAX):.3g}, got {lo + hi:g}"
-        )
     rate = (hi - lo) / (hi + lo)
     return inverse_root**2, rate**2, rate
 
@@ -306,15 +279,11 @@ def empirical_rate(errors: ArrayLike, start: int | None = None, stop: int | None
     instead, and the result is a growth factor ``≥ 1``. The defaults use the second
     half of the run, where the slowest mode dominates.
     """
-    e = check_array("errors", errors, ndim=1, finite=False)
+    e = check_array("errors", errors, ndim=1, at_least=0, hint=" (a diverged run has no rate)")
     if e.size < 2:
         raise ValueError(f"errors must hold at least 2 values, got {e.size}")
-    if not np.all(np.isfinite(e)) or np.any(e < 0):
-        raise ValueError("errors must be finite and >= 0 (a diverged run has no rate to measure)")
-    stop = e.size - 1 if stop is None else check_int("stop", stop)
-    start = stop // 2 if start is None else check_int("start", start)
-    if not 0 <= start < stop <= e.size - 1:
-        raise ValueError(f"need 0 <= start < stop <= {e.size - 1}, got start={start}, stop={stop}")
+    stop = e.size - 1 if stop is None else check_int("stop", stop, 1, e.size - 1)
+    start = stop // 2 if start is None else check_int("start", start, 0, stop - 1)
     window = e[start : stop + 1]
     later_max = np.maximum.accumulate(window[::-1])[::-1]  # envelope of a decaying run
     if later_max[0] == 0:

@@ -169,77 +169,40 @@ def _train_epoch(
 
 
 def fit(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    train_loader: Loader,
-    test_loader: Loader | None = None,
-    epochs: int = 1,
-    scheduler: Scheduler | None = None,
-    *,
-    loss_fn: LossFn | None = None,
-    device: torch.device | str | None = None,
-    amp: bool | None = None,
-    channels_last: bool | None = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    resume: bool = False,
-    progress: bool = True,
-    desc: str = "training",
-) -> History:
+    model: nn.Module, optimizer: torch.optim.Optimizer, train_loader: Loader,
+    test_loader: Loader | None = None, epochs: int = 1, scheduler: Scheduler | None = None, *,
+    loss_fn: LossFn | None = None, device: torch.device | str | None = None,
+    amp: bool | None = None, channels_last: bool | None = None,
+    checkpoint: str | os.PathLike[str] | None = None, resume: bool = False,
+    progress: bool = True, desc: str = "training",
+) -> History:  # fmt: skip
     """Train ``model`` for ``epochs`` epochs; return the :class:`History`.
 
-    Each step: ``loss = loss_fn(model(x), y)``, ``scaler.scale(loss).backward()``,
-    ``scaler.step(optimizer)``, ``scaler.update()``, then ``scheduler.step()`` (per
-    batch, as one-cycle needs); the gradient scaler acts only under fp16 autocast (see
-    ``amp``), and is otherwise plain ``loss.backward()``, ``optimizer.step()``. After
+    Each step: ``loss = loss_fn(model(x), y)`` (cross-entropy by default), backward,
+    optimizer step, then ``scheduler.step()`` (per batch, as one-cycle needs). After
     each epoch the model is evaluated on ``test_loader`` (if given) and, with
-    ``checkpoint`` set, saved there (see :mod:`evalib.book.checkpointing`). Both loaders may be
-    any :class:`Loader`, a ``DataLoader`` or, say, one that keeps the data on the GPU.
-
-    ``resume=True`` continues the run saved at ``checkpoint``, after its epoch, with
-    its history, random state and optimizer settings
-    (:func:`evalib.book.checkpointing.load_checkpoint` refuses objects set up
-    differently, and loads all or nothing). Where no checkpoint exists
-    yet, it starts a new run, which needs new objects: a scheduler that has already
-    stepped or an optimizer that holds state (momentum buffers) means a run stopped
-    before its first checkpoint, and is refused rather than carried on from
-    part-trained weights. (Plain SGD without momentum and a schedule keeps no state,
-    so such a run cannot be told apart: pass new objects.)
-
-    ``loss_fn`` defaults to cross-entropy. ``device`` defaults to
-    :func:`evalib.book.runtime.device`; the model is moved there and stays there. ``amp``
+    ``checkpoint`` set, saved there; ``resume=True`` continues the run saved there
+    (:class:`evalib.book.checkpointing.Checkpoints`). ``device`` defaults to
+    :func:`evalib.book.runtime.device`, where the model moves and stays. ``amp``
     (default: on for CUDA) runs the forward pass under autocast, bf16 where supported,
-    else fp16 with gradient scaling; it is ignored off CUDA. ``channels_last``
-    (default: on for CUDA) stores images and weights channels-last, faster for
-    convolutions on a GPU (see ``benchmarks/train_throughput.py``); it is refused on a
-    CPU, where oneDNN gets narrow strided convolutions wrong in that layout
-    (uxlfoundation/oneDNN#6035).
+    else fp16 with gradient scaling. ``channels_last`` (default: on for CUDA) is refused
+    on a CPU, where oneDNN gets narrow strided convolutions wrong in that layout
+    (uxlfoundation/oneDNN#6035; see ``benchmarks/train_throughput.py``).
 
-    Checked before the model is touched (``ValueError``): a device this machine has,
-    an optimizer over the model's own parameters with at least one that requires grad,
-    a writable checkpoint path, and a schedule of known length (one-cycle's
-    ``total_steps``) that covers ``epochs × len(train_loader)`` steps. A class label
-    outside ``[0, classes)`` and a ``loss_fn`` that returns no scalar raise a
-    ``ValueError`` naming them. Images holding NaN or infinities raise
-    ``FloatingPointError`` before the model sees them (batch norm's statistics stay
-    finite), and so does a NaN or infinite loss, naming the epoch and step. Any error
-    during training (those, Ctrl-C's ``KeyboardInterrupt``, a failed checkpoint write)
-    carries the history of the steps done so far as its ``history`` attribute:
-    ``err.history.step_loss``.
+    Checked before the model changes (``ValueError``): the device exists, the optimizer
+    holds the model's own parameters and some require grad, the checkpoint path can be
+    written, a schedule of known length covers ``epochs × len(train_loader)`` steps.
+    A label outside ``[0, classes)`` or a non-scalar loss raises a ``ValueError``; NaN or
+    infinite images (before batch norm sees them) or loss a ``FloatingPointError`` naming
+    the epoch and step. Any error during training carries the steps' ``err.history``.
     """
     device, channels_last, run = _check_fit(
-        model, optimizer, train_loader, test_loader, epochs, scheduler, loss_fn=loss_fn,
-        device=device, amp=amp, channels_last=channels_last, checkpoint=checkpoint,
-        resume=resume, progress=progress, desc=desc,
-    )  # fmt: skip
-
-    # Every check passed: from here on the model changes.
-    _move(model, device, channels_last)
+        model, optimizer, train_loader, test_loader, epochs, scheduler, loss_fn, device, amp,
+        channels_last, checkpoint, resume, progress, desc)  # fmt: skip
+    _move(model, device, channels_last)  # every check passed: from here on the model changes
     history = run.restore() if run is not None else History()  # a resumed run's own
-    start, steps = len(history.epoch), len(train_loader)
-    dtype = _amp_dtype(device, amp)
-    # fp16 gradients underflow without loss scaling; a disabled scaler passes the loss
-    # and the optimizer step through unchanged (fp32, bf16).
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    start, steps, dtype = len(history.epoch), len(train_loader), _amp_dtype(device, amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)  # fp16 only
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     clock = time.perf_counter() - (history.seconds[-1] if history.seconds else 0.0)
     bar = tqdm(total=epochs * steps, initial=start * steps, desc=desc, disable=not progress,
@@ -249,21 +212,17 @@ def fit(
         for epoch in range(start + 1, epochs + 1):
             train_loss, train_acc = _train_epoch(
                 model, optimizer, scheduler, scaler, train_loader, loss_fn, history, bar,
-                epoch=epoch, device=device, dtype=dtype, channels_last=channels_last,
-            )  # fmt: skip
+                epoch=epoch, device=device, dtype=dtype, channels_last=channels_last)  # fmt: skip
             test_loss, test_acc = (math.nan, math.nan) if test_loader is None else evaluate(
                 model, test_loader, loss_fn=loss_fn, device=device, amp=amp,
-                channels_last=channels_last,
-            )  # fmt: skip
+                channels_last=channels_last)  # fmt: skip
             history.add_epoch(epoch, train_loss, train_acc, test_loss, test_acc,
                               time.perf_counter() - clock)  # fmt: skip
             bar.set_postfix(epoch=epoch, loss=f"{train_loss:.3f}", test_acc=f"{test_acc:.3f}")
             if run is not None:
                 run.save(epoch, history)
     except BaseException as err:
-        # The steps done are not lost with the run (see the docstring); an exception's
-        # attributes live in its __dict__, which typing does not know of.
-        vars(err)["history"] = history
+        vars(err)["history"] = history  # the steps done are not lost with the run
         raise
     finally:
         bar.close()
@@ -272,7 +231,7 @@ def fit(
 
 def _check_fit(
     model: Any, optimizer: Any, train_loader: Any, test_loader: Any, epochs: Any, scheduler: Any,
-    *, loss_fn: Any, device: Any, amp: Any, channels_last: Any, checkpoint: Any, resume: Any,
+    loss_fn: Any, device: Any, amp: Any, channels_last: Any, checkpoint: Any, resume: Any,
     progress: Any, desc: Any,
 ) -> tuple[torch.device, bool, Checkpoints | None]:  # fmt: skip
     """:func:`fit`'s checks of its arguments, before anything changes; return the device,

@@ -521,7 +521,7 @@ add(
     "momentum_roots-overflow",
     lambda: theory.momentum_roots(1e308, -1e308),
     ValueError,
-    r"h and beta must lie within ±1e150.*float range",
+    r"h must all be <= 1e\+150.*float range",
 )
 add(
     M,
@@ -2683,7 +2683,7 @@ add(
     "root_type-far-outside-the-plane",
     lambda: live.root_type(1e300, 1e300),
     ValueError,
-    r"h and beta must lie within ±1e150",
+    r"h must all be <= 1e\+150",
 )
 add(
     M,
@@ -2776,7 +2776,7 @@ add(M, "gd_error-steps-1e12", lambda: theory.gd_error(0.1, [1.0, 2.0], [1.0, 1.0
     ValueError, r"steps must be between 0 and")  # fmt: skip
 add(M, "momentum_roots-shapes-that-do-not-broadcast",
     lambda: theory.momentum_roots([1, 2], [0.1, 0.2, 0.3]),
-    ValueError, r"h and beta must broadcast.*\(2,\) and \(3,\)")  # fmt: skip
+    ValueError, r"h and beta must broadcast.*h \(2,\) and beta \(3,\)")  # fmt: skip
 
 M = "landscapes"
 add(M, "Quadratic-subnormal-eigval", lambda: landscapes.Quadratic((1e-320, 1.0)),

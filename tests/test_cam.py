@@ -231,7 +231,7 @@ def test_bad_models_and_layers_are_refused(model, x, make, error, match):
         pytest.param(lambda cam, x: cam(x.to(torch.uint8)), TypeError, "floating-point", id="uint8-images"),
         pytest.param(lambda cam, x: cam(x, 10), ValueError, r"\[0, 9\]", id="class-beyond-the-last"),
         pytest.param(lambda cam, x: cam(x, [0, -1, 2]), ValueError, r"\[0, 9\]", id="negative-class"),
-        pytest.param(lambda cam, x: cam(x, [1, 2]), ValueError, "one class per image",
+        pytest.param(lambda cam, x: cam(x, [1, 2]), ValueError, "one entry per item",
                      id="fewer-classes-than-images"),
         pytest.param(lambda cam, x: cam(x, 1.5), TypeError, "targets", id="float-class"),
         pytest.param(lambda cam, x: cam(x, torch.tensor([0.0, 1.0, 2.0])), TypeError, "targets",
@@ -337,5 +337,5 @@ def test_non_finite_images_and_maps_are_refused(model, x):
                 cam(image)
         with torch.no_grad():
             model.linear.weight[0, 0] = float("nan")  # the model itself produces NaN
-        with pytest.raises(ValueError, match="not finite"):
+        with pytest.raises(ValueError, match="the map .* must be finite"):
             cam(x, 0)

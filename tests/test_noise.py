@@ -153,7 +153,7 @@ def test_sampling_rejects_a_batch_larger_than_the_dataset(setup):
 
 def test_sampling_refuses_a_result_too_large_to_hold_at_once(setup):
     *_, G = setup
-    with pytest.raises(ValueError, match=r"n_batches=1000000000.*at most"):
+    with pytest.raises(ValueError, match=r"n_batches must be between 1 and .*1000000000.*at most"):
         sample_minibatch_gradients(G, 2, 10**9)
 
 
@@ -252,5 +252,5 @@ def test_per_example_gradients_name_the_wrong_argument():
         per_example_gradients(
             model, "cross-entropy", torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)
         )
-    with pytest.raises(ValueError, match="same, non-zero number of rows, got 0 and 0"):
+    with pytest.raises(ValueError, match=r"x must hold at least one row, got shape \(0, 3\)"):
         per_example_gradients(model, loss_fn, torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))

@@ -358,14 +358,14 @@ def test_steps_up_to_1e150_give_the_formulas_values_and_beyond_are_refused() -> 
     roots = T.momentum_roots(1e150, 0.5)
     np.testing.assert_allclose(roots, [-1e150, -0.5e-150], rtol=1e-12)
     for call in (lambda: T.momentum_rate(0.1, 0.5, [1e308]), lambda: T.gd_rate(0.1, [1e308])):
-        with pytest.raises(ValueError, match=r"lr \* eigvals must be at most 1e150.*float range"):
+        with pytest.raises(ValueError, match=r"lr \* eigvals must all be <= 1e\+150.*float range"):
             call()
-    with pytest.raises(ValueError, match=r"h and beta must lie within ±1e150.*float range"):
+    with pytest.raises(ValueError, match=r"h must all be <= 1e\+150.*float range"):
         T.momentum_roots(-1e308, 1e308)
 
 
 def test_momentum_roots_of_shapes_that_do_not_broadcast_are_refused_naming_both() -> None:
-    with pytest.raises(ValueError, match=r"h and beta must broadcast.*\(2,\) and \(3,\)"):
+    with pytest.raises(ValueError, match=r"h and beta must broadcast.*h \(2,\) and beta \(3,\)"):
         T.momentum_roots([1, 2], [0.1, 0.2, 0.3])
 
 
