@@ -3,7 +3,10 @@
 The course: one module per idea, each explained by a chapter of the book.
 
 - ``evalib.averages``: simple, weighted and exponential moving averages.
-- ``evalib.theory``: convergence rates of gradient descent and the heavy ball on a quadratic.
+- ``evalib.theory``: convergence rates of gradient descent, the heavy ball and Nesterov on a quadratic.
+- ``evalib.polynomials``: residual polynomials, Chebyshev's iteration and conjugate gradients.
+- ``evalib.worst_case``: the worst quadratic for first-order methods, colorization, and a
+  function on which Polyak's heavy ball cycles.
 - ``evalib.landscapes``: 2-D test functions (quadratic ravine, Rosenbrock, Beale, saddle).
 - ``evalib.optim``: heavy-ball and Nesterov optimisers written from their update rules.
 - ``evalib.noise``: minibatch gradient noise and what a moving average does to it.
@@ -17,6 +20,7 @@ The book's machinery, in ``evalib.book``: what runs the chapters, not what they 
 - ``evalib.book.runtime``: the device, the quick/full run profile and the CPU threads.
 - ``evalib.book.plots``: the book's figure style and its landscape and CAM plots.
 - ``evalib.book.live``: live figures whose sliders recompute in the reader's browser.
+- ``evalib.book.live_colorization``: the colorization explorer ("The limits of descent").
 - ``evalib.book.data``: CIFAR-10 loaders with an offline digits fallback.
 - ``evalib.book.checkpointing``: checkpoints of a training run, to resume it exactly.
 - ``evalib.book.digits``: the offline digits: handwritten digits on cluttered canvases, with boxes.

@@ -13,6 +13,9 @@ takes the eigenvalues only.
   the heavy ball", after Polyak 1964 and Goh 2017): along eigenvector ``i`` the pair
   ``(z, x)`` is multiplied by the 2×2 matrix ``R = [[β, λ], [−αβ, 1 − αλ]]``, and the
   rate is the largest spectral radius of these matrices.
+- Nesterov's method (PyTorch's form ``z ← βz + ∇f(w)``, ``w ← w − α(∇f(w) + βz)``,
+  "SGD with momentum and Nesterov"): its rate and its optimal tuning on a quadratic
+  (Lessard, Recht and Packard 2016; "The limits of descent").
 
 A *rate* is the factor by which the error shrinks per step in the long run: the
 error after ``k`` steps behaves like ``rate**k`` (times a polynomial in ``k`` when
@@ -44,6 +47,8 @@ __all__ = [
     "momentum_roots",
     "optimal_gd",
     "optimal_momentum",
+    "nesterov_rate",
+    "optimal_nesterov",
     "critical_beta",
     "gd_error",
     "run_gd",
@@ -197,9 +202,11 @@ def critical_beta(lr: float, eigval: float) -> float:
     """The critically damped ``β = (1 − √(αλ))²`` of one direction
     ("Momentum: the heavy ball").
 
-    It is the smallest ``β`` for which the roots of ``R`` are complex (for
-    ``αλ ≤ 1``) and the one at which the two roots meet; for ``αλ ≤ 1`` it gives
-    the direction its fastest rate, ``|μ| = √β = |1 − √(αλ)|``.
+    It is the boundary of the complex region: for ``β > (1 − √(αλ))²`` the roots of
+    ``R`` are complex, of modulus ``√β``; at this ``β`` they meet in a real double
+    root ``μ = 1 − √(αλ)``; below it they are real and distinct. For ``αλ < 4`` it
+    gives the direction its fastest rate over ``β``, ``|1 − √(αλ)|``; for
+    ``αλ ≥ 4`` it is ``≥ 1`` and no ``β < 1`` converges.
     """
     _, h = _one_direction(_lr(lr), eigval)
     return (1.0 - math.sqrt(h)) ** 2
@@ -221,6 +228,48 @@ def optimal_momentum(eigvals: ArrayLike) -> tuple[float, float, float]:
     inverse_root = 2.0 / (lo + hi)
     rate = (hi - lo) / (hi + lo)
     return inverse_root**2, rate**2, rate
+
+
+# -- Nesterov --------------------------------------------------------------------------
+def nesterov_rate(lr: float, beta: float, eigvals: ArrayLike) -> float:
+    """Rate of Nesterov's method on a quadratic: the largest spectral radius over directions.
+
+    Along an eigen-direction with ``h = αλ`` the iterates obey the three-term recurrence
+    ``x_{k+1} = (1 + β)(1 − h) x_k − β(1 − h) x_{k−1}``, whose characteristic polynomial
+    ``μ² − (1 + β)(1 − h) μ + β(1 − h)`` is the heavy ball's (:func:`momentum_roots`) with
+    the momentum ``β(1 − h)``: Nesterov is a heavy ball whose momentum shrinks with the
+    curvature. The rate is ``max_i max|μ|``; it is below 1 for every direction iff
+    ``0 < αλ_i < (2 + 2β) / (1 + 2β)`` ("The limits of descent"; the look-ahead and
+    PyTorch's forms have the same rate, "SGD with momentum and Nesterov").
+    """
+    alpha, b, lam = _lr(lr), _beta(beta), _eigvals(eigvals)
+    h = _h(alpha, lam)
+    return float(np.max(np.abs(momentum_roots(h, b * (1.0 - h)))))
+
+
+def optimal_nesterov(eigvals: ArrayLike) -> tuple[float, float, float]:
+    """The step size and momentum that minimise :func:`nesterov_rate`, and that rate.
+
+    ``α = 4 / (3λ_n + λ_1)``, ``β = (√(3κ + 1) − 2) / (√(3κ + 1) + 2)``, rate
+    ``1 − 2/√(3κ + 1)`` (Lessard, Recht and Packard 2016, on quadratics; "The limits of
+    descent"). The slowest direction is critically damped (a double root ``1 − 2/√(3κ+1)``)
+    and the steepest one has a real root of the same size. The rate lies between
+    the heavy ball's ``(√κ − 1)/(√κ + 1) ≈ 1 − 2/√κ`` and gradient descent's
+    ``(κ − 1)/(κ + 1)``. Computed without forming ``κ``, so any positive float eigenvalues
+    work as long as ``α`` is a float (``3λ_n + λ_1`` above about ``2.2e-308``), else a
+    ValueError says so.
+    """
+    lam = _eigvals(eigvals)
+    lo, hi = float(lam.min()), float(lam.max())
+    quarter = 0.75 * hi + 0.25 * lo  # (3λn + λ1) / 4 without overflow
+    if quarter < 1.0 / _FLOAT_MAX:
+        raise ValueError(
+            f"eigvals too small: the optimal lr 4/(3λn + λ1) = 1/{quarter:g} is beyond the "
+            f"float range; 3λn + λ1 must exceed {4.0 / _FLOAT_MAX:.3g}"
+        )
+    q = lo / hi  # 1/κ, in (0, 1]
+    two_over_s = 2.0 * math.sqrt(q / (3.0 + q))  # 2/√(3κ + 1)
+    return 1.0 / quarter, (1.0 - two_over_s) / (1.0 + two_over_s), 1.0 - two_over_s
 
 
 # -- running the algorithms -----------------------------------------------------------

@@ -41,3 +41,43 @@ def test_color_cycle_wraps_and_validates():
     assert list(plots.color_cycle(len(plots.COLORS) + 1))[-1] == plots.COLORS[0]
     with pytest.raises(ValueError, match="n must"):
         plots.color_cycle(-1)
+
+
+def test_light_png_is_a_256_colour_png_at_twice_the_density_shown_at_its_size():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    plots.use_style()
+    fig, ax = plt.subplots()
+    ax.plot(np.linspace(0, 1, 50) ** 2, label="curve")
+    data, shown = plots.light_png(fig)
+    image = Image.open(io.BytesIO(data))
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=2 * fig.dpi)
+    plt.close(fig)
+    assert image.mode == "P" and len(image.getcolors(256)) <= 256
+    width_in, height_in = plots.WIDTH, matplotlib.rcParams["figure.figsize"][1]
+    assert image.size == (round(2 * fig.dpi * width_in), round(2 * fig.dpi * height_in))
+    assert shown == {"width": image.width // 2, "height": image.height // 2}
+    assert image.info["dpi"][0] == pytest.approx(2 * fig.dpi, abs=0.01)
+    # The palette keeps the picture: the same pixels as the full-colour PNG, to within
+    # what 256 colours can say about antialiased edges.
+    exact = np.asarray(Image.open(full).convert("RGB"), dtype=float)
+    quantised = np.asarray(image.convert("RGB"), dtype=float)
+    assert np.abs(exact - quantised).mean() < 1.0
+    assert len(data) < 0.5 * len(full.getvalue())
+
+
+def test_use_style_shows_figures_in_ipython_as_light_pngs():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    plots.use_style()
+    fig, _ = plt.subplots()
+    bundle, metadata = shell.display_formatter.format(fig)
+    assert bundle["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+    plt.close(fig)
+    assert metadata["image/png"] == {"width": 500, "height": 330}
+    InteractiveShell.clear_instance()

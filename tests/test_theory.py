@@ -297,6 +297,83 @@ def test_quadratic_landscape_and_theory_agree_on_the_ravine() -> None:
     assert ravine.condition_number == pytest.approx((1 + rate) / (1 - rate))
 
 
+# -- Nesterov --------------------------------------------------------------------------------
+def _lookahead_matrix(lr: float, beta: float, lam: float) -> np.ndarray:
+    """One step of Nesterov's look-ahead form on ``λw²/2``, acting on ``(w, z)``: written
+    from the update ``z ← βz + λ(w − αβz)``, ``w ← w − αz``, independently of evalib."""
+    damp = 1 - lr * lam
+    return np.array([[damp, -lr * beta * damp], [lam, beta * damp]])
+
+
+@pytest.mark.parametrize("seed", RNG_SEEDS)
+def test_nesterov_rate_is_the_spectral_radius_of_the_lookahead_iteration(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        lam = rng.uniform(0.1, 10.0, size=4)
+        lr, beta = rng.uniform(0.01, 0.4), rng.uniform(0.0, 0.99)
+        brute = max(np.abs(np.linalg.eigvals(_lookahead_matrix(lr, beta, x))).max() for x in lam)
+        # Near a double root the roots are ill-conditioned: agreement to about √ε.
+        assert T.nesterov_rate(lr, beta, lam) == pytest.approx(brute, rel=1e-6)
+
+
+def test_nesterov_rate_with_beta_zero_is_gradient_descent() -> None:
+    lam = _spectrum(100.0)
+    for lr in (0.001, 0.01, 0.019, 0.03):
+        assert T.nesterov_rate(lr, 0.0, lam) == pytest.approx(T.gd_rate(lr, lam), rel=1e-12)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.3, 0.9, 0.99])
+def test_nesterov_stability_edge_is_lr_lambda_equal_two_plus_two_beta_over_one_plus_two_beta(
+    beta: float,
+) -> None:
+    edge = (2 + 2 * beta) / (1 + 2 * beta)
+    assert T.nesterov_rate(edge * (1 - 1e-6), beta, [1.0]) < 1
+    assert T.nesterov_rate(edge * (1 + 1e-6), beta, [1.0]) > 1
+
+
+@pytest.mark.parametrize("kappa", KAPPAS)
+def test_optimal_nesterov_formula_and_no_setting_nearby_or_on_a_grid_is_faster(
+    kappa: float,
+) -> None:
+    lam = _spectrum(kappa)
+    lr, beta, rate = T.optimal_nesterov(lam)
+    s = math.sqrt(3 * kappa + 1)
+    assert lr == pytest.approx(4 / (3 * kappa + 1), rel=1e-14)
+    assert beta == pytest.approx((s - 2) / (s + 2), rel=1e-14)
+    assert rate == pytest.approx(1 - 2 / s, rel=1e-14)
+    # The slowest direction has a double root: √ε of accuracy.
+    assert T.nesterov_rate(lr, beta, lam) == pytest.approx(rate, rel=1e-7)
+    heavy_ball, gd = T.optimal_momentum(lam)[2], T.optimal_gd(lam)[1]
+    assert heavy_ball < rate < gd
+    nearby = min(
+        T.nesterov_rate(lr * (1 + da), beta + db, lam)
+        for da in np.linspace(-0.02, 0.02, 21)
+        for db in np.linspace(-0.01, 0.01, 21)
+        if beta + db < 1
+    )
+    grid = min(
+        T.nesterov_rate(a, b, lam)
+        for a in np.linspace(0.05, 1.6, 60) * lr
+        for b in np.linspace(0.0, 0.999, 60)
+    )
+    assert min(nearby, grid) >= rate - 1e-9
+
+
+@pytest.mark.parametrize("kappa", KAPPAS)
+def test_nesterov_rate_measured_on_a_run_of_nesterov_matches_the_prediction(kappa: float) -> None:
+    from evalib.optim import nesterov_lookahead
+
+    lam = _spectrum(kappa, n=4, seed=3)
+    lr_opt, beta_opt, _ = T.optimal_nesterov(lam)
+    lr, beta = 0.7 * lr_opt, 0.9 * beta_opt  # away from the double root: a clean rate
+    predicted = T.nesterov_rate(lr, beta, lam)
+    steps = int(min(3000, T.iterations_needed(predicted, 1e-100)))
+    w, z = nesterov_lookahead(lambda v: lam * v, np.ones(lam.size), lr, beta, steps)
+    pytorch_iterates = w - lr * beta * z  # "SGD with momentum and Nesterov"
+    measured = T.empirical_rate(np.linalg.norm(pytorch_iterates, axis=1))
+    assert measured == pytest.approx(predicted, rel=5e-3)
+
+
 # -- input checks -------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "call, error",
@@ -325,6 +402,13 @@ def test_quadratic_landscape_and_theory_agree_on_the_ravine() -> None:
         (lambda: T.iterations_needed(0.5, 1.5), ValueError),
         (lambda: T.iterations_needed(-0.5, 0.1), ValueError),
         (lambda: T.gd_error(0.1, [1.0, 2.0], [1.0], 3), ValueError),
+        (lambda: T.nesterov_rate(0.0, 0.5, [1.0]), ValueError),
+        (lambda: T.nesterov_rate(0.1, 1.0, [1.0]), ValueError),
+        (lambda: T.nesterov_rate(0.1, 0.5, [0.0, 1.0]), ValueError),
+        (lambda: T.nesterov_rate("0.1", 0.5, [1.0]), TypeError),
+        (lambda: T.optimal_nesterov([]), ValueError),
+        (lambda: T.optimal_nesterov([1.0, -2.0]), ValueError),
+        (lambda: T.optimal_nesterov([1e-320, 2e-320]), ValueError),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, error) -> None:
