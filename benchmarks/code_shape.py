@@ -55,10 +55,9 @@ def code_lines(source: str, tree: ast.Module) -> set[int]:
             lines.update(range(tok.start[0], tok.end[0] + 1))
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                if isinstance(body[0].value.value, str):
-                    lines -= set(range(body[0].lineno, body[0].end_lineno + 1))
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(getattr(first.value, "value", 0), str):
+                lines -= span(first)  # a docstring
     return lines
 
 
@@ -82,15 +81,16 @@ def check_lines(tree: ast.Module, helpers: set[str]) -> set[int]:
     """Lines of guards, raising except clauses and statements that call a check helper."""
     lines: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and node.body and isinstance(node.body[-1], ast.Raise):
-            lines |= set(range(node.lineno, node.body[-1].end_lineno + 1))
-        elif isinstance(node, ast.ExceptHandler) and any(
-            isinstance(s, ast.Raise) for s in ast.walk(node)
-        ):
-            lines |= span(node)
-        elif isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign, ast.Return)) and (
+        guard = isinstance(node, ast.If) and node.body and isinstance(node.body[-1], ast.Raise)
+        translates = isinstance(node, ast.ExceptHandler) and any(
+            isinstance(sub, ast.Raise) for sub in ast.walk(node)
+        )
+        calls = isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign, ast.Return)) and bool(
             node.value is not None and called_names(node.value) & helpers
-        ):
+        )
+        if guard:
+            lines |= set(range(node.lineno, node.body[-1].end_lineno + 1))
+        elif translates or calls:
             lines |= span(node)
     return lines
 

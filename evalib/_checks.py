@@ -310,8 +310,9 @@ def check_path(name: str, value: Any) -> Path:
     return Path(value)
 
 
-def check_dataset(name: str, value: Any) -> int:
-    """``len(value)`` of a dataset-like object (with ``__len__`` and ``__getitem__``)."""
+def check_dataset(name: str, value: Any, *, nonempty: bool = False) -> int:
+    """``len(value)`` of a dataset-like object (with ``__len__`` and ``__getitem__``), at
+    least 1 if ``nonempty``."""
     if isinstance(value, (str, bytes)) or not (
         hasattr(value, "__len__") and hasattr(value, "__getitem__")
     ):
@@ -319,6 +320,8 @@ def check_dataset(name: str, value: Any) -> int:
             f"{name} must be a dataset (with __len__ and __getitem__, e.g. a torch Dataset), "
             f"got {type(value).__name__}"
         )
+    if nonempty and len(value) == 0:
+        raise ValueError(f"{name} is empty: it must hold at least one item")
     return len(value)
 
 

@@ -133,28 +133,21 @@ class ResNet18(nn.Module):
     def _check_input(self, x: Tensor) -> None:
         """A batch of RGB images with the weights' dtype and device, large enough for
         train-mode batch norm (two values per channel, also after layer4's H/8 × W/8)."""
-        check_tensor("x", x, dims="N, 3, H, W")
+        check_tensor("x", x, dims=("N", 3, "H", "W"))
         weight = self.conv1.weight
-        if x.shape[1] != 3:
-            raise ValueError(f"x must be a batch of RGB images (N, 3, H, W), got {tuple(x.shape)}")
         if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
-            fix = (
-                f"convert the input (x.to({weight.dtype})) or the model (model.to({x.dtype}))"
-                if x.is_floating_point()
-                else "images must be floating-point (e.g. x.float() / 255, then normalised)"
-            )
             raise TypeError(
-                f"x has dtype {x.dtype} but the model's weights are {weight.dtype}: {fix}"
+                f"x has dtype {x.dtype} but the model's weights are {weight.dtype}: convert one "
+                "(x.to(...) or model.to(...); images: x.float() / 255, then normalise)"
             )
         if x.device != weight.device:
             raise ValueError(
-                f"x is on {x.device} but the model's weights are on {weight.device}: "
-                "move one of them (x.to(device) or model.to(device))"
+                f"x is on {x.device}, the model's weights on {weight.device}: move one"
             )
-        if self.training and x.shape[0] * (-(-x.shape[2] // 8)) * (-(-x.shape[3] // 8)) < 2:
+        if self.training and len(x) * -(-x.shape[2] // 8) * -(-x.shape[3] // 8) < 2:
             raise ValueError(
-                f"x of shape {tuple(x.shape)} leaves one value per channel after layer4, which batch "
-                "norm cannot normalise in train mode: use a larger batch or images, or model.eval()"
+                f"x of shape {tuple(x.shape)} leaves one value per channel after layer4, which "
+                "train-mode batch norm cannot normalise: use more or larger images, or model.eval()"
             )
 
     def _record(self, out: Tensor) -> None:

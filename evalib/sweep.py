@@ -70,9 +70,7 @@ def momentum_sweep(
     """
     check_callable("make_model", make_model)
     runs = _check_settings(settings)
-    n = check_dataset("train_set", train_set)
-    if n == 0:
-        raise ValueError("train_set is empty: a sweep needs images to train on")
+    n = check_dataset("train_set", train_set, nonempty=True)
     batch_size = check_int("batch_size", batch_size, 1)
     steps = check_int("steps", steps, 1, _MAX_IMAGES // batch_size)
     weight_decay = check_real("weight_decay", weight_decay, at_least=0)
@@ -111,23 +109,21 @@ def _check_new_model(model: Any, trained: weakref.WeakSet[nn.Module]) -> nn.Modu
 
 
 def _check_settings(settings: Any) -> list[tuple[str, float, float]]:
-    """``settings`` as a list of ``(name, beta, lr)`` with distinct names."""
-    if isinstance(settings, (str, bytes)) or not isinstance(settings, Sequence):
+    """``settings`` as a non-empty list of ``(name, beta, lr)`` with distinct names."""
+    if isinstance(settings, (str, bytes)) or not isinstance(settings, Sequence) or not settings:
         raise TypeError(
-            f"settings must be a sequence of (name, beta, lr), got {type(settings).__name__}"
+            f"settings must be a non-empty sequence of (name, beta, lr), got {settings!r}"
         )
-    if not settings:
-        raise ValueError("settings is empty: give at least one (name, beta, lr)")
     runs = []
     for i, setting in enumerate(settings):
-        if not isinstance(setting, Sequence) or isinstance(setting, str) or len(setting) != 3:
+        if (
+            not isinstance(setting, (tuple, list))
+            or len(setting) != 3
+            or not isinstance(setting[0], str)
+        ):
             raise TypeError(f"settings[{i}] must be a (name, beta, lr) triple, got {setting!r}")
-        name, beta, lr = setting
-        if not isinstance(name, str):
-            raise TypeError(f"settings[{i}]: the name must be a str, got {type(name).__name__}")
-        beta = check_real(f"settings[{i}] beta", beta, at_least=0, below=1)
-        lr = check_real(f"settings[{i}] lr", lr, above=0)
-        runs.append((name, beta, lr))
+        beta = check_real(f"settings[{i}] beta", setting[1], at_least=0, below=1)
+        runs.append((setting[0], beta, check_real(f"settings[{i}] lr", setting[2], above=0)))
     names = [name for name, _, _ in runs]
     if len(set(names)) != len(names):
         raise ValueError(f"settings repeat a name: {names}; every run needs its own")
@@ -215,12 +211,10 @@ def classifier_inputs(
     back on the CPU as a ``TensorDataset(features, labels)``, so a sweep can train a
     fresh classifier on them without running the network again.
     """
-    if not isinstance(model, ResNet18):
-        raise TypeError(f"model must be an evalib.models.ResNet18, got {type(model).__name__}")
+    check_instance("model", model, ResNet18, "an evalib.models.ResNet18")
     batch_size = check_int("batch_size", batch_size, 1)
     device = checked_device(device)
-    if check_dataset("dataset", dataset) == 0:
-        raise ValueError("dataset is empty: there are no images to compute features for")
+    check_dataset("dataset", dataset, nonempty=True)
     model.eval()
     features, labels = [], []
     with torch.no_grad():

@@ -1007,7 +1007,8 @@ def peg(model=None, loss_fn=nn.functional.cross_entropy, x=None, y=None):
 add(M, "per_example_gradients-model-str", lambda: peg(model="net"), TypeError, r"\bmodel\b")
 add(M, "per_example_gradients-loss_fn-int", lambda: peg(loss_fn=5), TypeError, "loss_fn")
 add(M, "per_example_gradients-x-list", lambda: peg(x=[[1.0] * 4] * 5), TypeError, r"\bx\b")
-add(M, "per_example_gradients-y-0d", lambda: peg(y=torch.tensor(0)), TypeError, r"\by\b")
+# A 0-d y is a tensor of the wrong shape: a ValueError, as for any other bad shape.
+add(M, "per_example_gradients-y-0d", lambda: peg(y=torch.tensor(0)), ValueError, r"\by\b.*row")
 add(
     M,
     "per_example_gradients-length-mismatch",
@@ -1020,7 +1021,7 @@ add(
     "per_example_gradients-empty",
     lambda: peg(x=torch.randn(0, 4), y=torch.zeros(0, dtype=torch.long)),
     ValueError,
-    "rows",
+    r"\bx\b.*at least one row",
 )
 add(
     M,

@@ -337,5 +337,5 @@ def test_non_finite_images_and_maps_are_refused(model, x):
                 cam(image)
         with torch.no_grad():
             model.linear.weight[0, 0] = float("nan")  # the model itself produces NaN
-        with pytest.raises(ValueError, match="the map .* must be finite"):
+        with pytest.raises(ValueError, match=r"the map .* must be finite"):
             cam(x, 0)
