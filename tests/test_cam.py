@@ -339,3 +339,25 @@ def test_non_finite_images_and_maps_are_refused(model, x):
             model.linear.weight[0, 0] = float("nan")  # the model itself produces NaN
         with pytest.raises(ValueError, match=r"the map .* must be finite"):
             cam(x, 0)
+
+
+def test_a_map_leaves_the_models_own_activations_and_gradients_as_they_were(model, x):
+    model.eval()
+    model(x[:1]).sum().backward()
+    before = model.activations, model.gradients
+    with GradCAM(model, model.layer4) as cam:
+        cam(x)
+    assert model.activations is before[0] and model.gradients is before[1]
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        pytest.param(lambda cam, x: cam(x, 10**20), ValueError, "int64 range", id="huge-class"),
+        pytest.param(lambda cam, x: cam(x.to("meta")), ValueError, r"x is on the meta device",
+                     id="meta-images"),
+    ],
+)  # fmt: skip
+def test_classes_beyond_int64_and_images_without_values_are_refused(model, x, call, error, match):
+    with GradCAM(model, model.layer4) as cam, pytest.raises(error, match=match):
+        call(cam, x)
