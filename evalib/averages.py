@@ -26,14 +26,9 @@ _LIMIT = 2.0**960  # any sum of up to 2**63 values of this size stays below the 
 
 
 def _check_series(x: ArrayLike, ndim: int | None = 1) -> NDArray[np.float64]:
-    """``x`` as a float64 array of finite values within ``±_LIMIT``, at least one of them."""
-    arr = check_array("x", x, ndim=ndim, nonempty=True)
-    if np.max(np.abs(arr)) > _LIMIT:
-        raise ValueError(
-            f"x must lie within ±2**960 (about ±1e289), where sums of its values stay in the "
-            f"float range; got {arr.flat[np.argmax(np.abs(arr))]:g}: rescale the series"
-        )
-    return arr
+    """``x`` as a float64 array of finite values within ``±2**960``, at least one of them."""
+    return check_array("x", x, ndim=ndim, nonempty=True, at_least=-_LIMIT, at_most=_LIMIT,
+                       hint=" (±2**960: sums of its values must stay in the float range)")  # fmt: skip
 
 
 def _within(out: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -110,10 +110,10 @@ def _check_new_model(model: Any, trained: weakref.WeakSet[nn.Module]) -> nn.Modu
 
 def _check_settings(settings: Any) -> list[tuple[str, float, float]]:
     """``settings`` as a non-empty list of ``(name, beta, lr)`` with distinct names."""
-    if isinstance(settings, (str, bytes)) or not isinstance(settings, Sequence) or not settings:
-        raise TypeError(
-            f"settings must be a non-empty sequence of (name, beta, lr), got {settings!r}"
-        )
+    if isinstance(settings, (str, bytes)) or not isinstance(settings, Sequence):
+        raise TypeError(f"settings must be a sequence of (name, beta, lr), got {settings!r}")
+    if not settings:
+        raise ValueError("settings is empty: give at least one (name, beta, lr)")
     runs = []
     for i, setting in enumerate(settings):
         if (

@@ -76,10 +76,10 @@ def test_moving_averages_of_finite_series_are_finite_and_within_the_data(data):
     slack = 4 * float(np.finfo(float).eps) * max(abs(v) for v in x)
     low, high = min(min(x), 0.0) - slack, max(max(x), 0.0) + slack
     outs = [
-        _finite_or_clear(lambda: A.sma(x, window)[window - 1 :], "x must lie within"),
-        _finite_or_clear(lambda: A.wma(x, window)[window - 1 :], "x must lie within"),
-        _finite_or_clear(lambda: A.ewma(x, beta), "x must lie within"),
-        _finite_or_clear(lambda: A.ewma(x, beta, bias_correction=True), "x must lie within"),
+        _finite_or_clear(lambda: A.sma(x, window)[window - 1 :], "x must all be"),
+        _finite_or_clear(lambda: A.wma(x, window)[window - 1 :], "x must all be"),
+        _finite_or_clear(lambda: A.ewma(x, beta), "x must all be"),
+        _finite_or_clear(lambda: A.ewma(x, beta, bias_correction=True), "x must all be"),
     ]
     refused = max(abs(v) for v in x) > 2.0**960  # beyond the documented range
     for out in outs:
