@@ -29,7 +29,8 @@ from nbclient import NotebookClient
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = ["preface", "gradient_descent", "heavy_ball", "moving_averages", "sgd_nesterov",
-            "why_momentum_works", "limits_of_descent", "hooked_resnet", "training"]  # fmt: skip
+            "why_momentum_works", "limits_of_descent", "hooked_resnet", "training",
+            "edge_of_stability"]  # fmt: skip
 
 
 def execute(chapter: str) -> float:

@@ -14,6 +14,7 @@ The course: one module per idea, each explained by a chapter of the book.
 - ``evalib.cam``: Grad-CAM (and Grad-CAM++) on any model, and the pointing game.
 - ``evalib.train``: training and evaluation loops with progress bars.
 - ``evalib.sweep``: a momentum sweep: one run per setting, same start, same batches.
+- ``evalib.curvature``: a loss's sharpness (its Hessian's top eigenpair) and directional curvature.
 
 The book's machinery, in ``evalib.book``: what runs the chapters, not what they teach.
 

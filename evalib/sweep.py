@@ -32,6 +32,7 @@ from evalib._checks import (
     check_real,
 )
 from evalib.book.runtime import checked_device
+from evalib.curvature import top_eigen
 from evalib.models import ResNet18
 from evalib.train import History, fit
 
@@ -135,69 +136,19 @@ def largest_curvature(
 ) -> float:
     """The largest eigenvalue λ_max of the Hessian of ``loss()`` at ``params``.
 
-    Power iteration on Hessian-vector products: ``v ← Hv/‖Hv‖`` from a random ``v``
-    (seeded, so the answer repeats), where ``Hv`` is the gradient of ``∇loss·v``
-    (Pearlmutter's trick: the Hessian itself is never formed). It converges to the
-    eigenvalue of largest magnitude, which is λ_max for a convex loss such as the
-    cross-entropy of a linear classifier; ``iterations`` bounds the work.
+    :func:`evalib.curvature.top_eigen` computes it: the Lanczos method on
+    Hessian-vector products ``Hv`` (the gradient of ``∇loss·v``; the Hessian itself is
+    never formed), from a seeded random start, so the answer repeats. It is the
+    algebraically largest eigenvalue, which bounds a stable step (``αλ < 2 + 2β``),
+    also where the Hessian has larger negative eigenvalues: ``1`` for ``½(x² − 3y²)``,
+    not ``−3``. ``iterations`` bounds the work (the number of products).
 
     :raises TypeError: for a ``loss`` that is not callable or ``params`` that are not
         tensors.
     :raises ValueError: for ``params`` without ``requires_grad`` or a loss that is not
         a finite scalar.
     """
-    if not callable(loss):
-        raise TypeError(
-            f"loss must be a callable returning a scalar tensor, got {type(loss).__name__}"
-        )
-    if isinstance(params, torch.Tensor):
-        raise TypeError(
-            "params must be a sequence of tensors, got a single tensor: wrap it in a list"
-        )
-    params = list(params)
-    if not all(isinstance(p, torch.Tensor) for p in params):
-        raise TypeError("params must be a sequence of tensors")
-    if not params:
-        raise ValueError("params must hold at least one tensor, got none")
-    if not all(p.requires_grad for p in params):
-        raise ValueError("every tensor in params must have requires_grad=True")
-    iterations = check_int("iterations", iterations, 1)
-    value = loss()
-    if not isinstance(value, torch.Tensor) or value.numel() != 1 or not torch.isfinite(value):
-        raise ValueError(f"loss() must return a finite scalar tensor, got {value!r}")
-    if not value.requires_grad:
-        raise ValueError(
-            "loss() must return a tensor computed from params (autograd finds no path to them)"
-        )
-    generator = torch.Generator().manual_seed(0)
-    v = [torch.randn(p.shape, generator=generator).to(p) for p in params]
-    zero = torch.zeros((), dtype=torch.float64)  # the start of sum(), typed as a tensor
-    start = torch.sqrt(sum(((u.double() ** 2).sum() for u in v), zero))
-    v = [u / start.to(u.dtype) for u in v]
-    eigenvalue = 0.0
-    # A parameter the loss does not use has a zero gradient (and Hessian row), not an error.
-    raw = torch.autograd.grad(value, params, create_graph=True, allow_unused=True)
-    if all(g is None for g in raw):
-        raise ValueError("loss() does not depend on any tensor in params")
-    grads = [torch.zeros_like(p) if g is None else g for g, p in zip(raw, params)]
-    if not any(g.requires_grad for g in grads):
-        return 0.0  # the gradient is constant: the loss is linear, its Hessian zero
-    curved = [i for i, g in enumerate(grads) if g.requires_grad]
-    for _ in range(iterations):
-        hv = torch.autograd.grad(
-            [grads[i] for i in curved],
-            params,
-            [v[i] for i in curved],
-            retain_graph=True,
-            allow_unused=True,
-            materialize_grads=True,
-        )
-        norm = torch.sqrt(sum(((h.double() ** 2).sum() for h in hv), zero))
-        if norm == 0:
-            return 0.0  # v lies in the Hessian's null space: the loss is flat there
-        eigenvalue = float(sum((h.double() * u.double()).sum() for h, u in zip(hv, v)))
-        v = [h / norm.to(h.dtype) for h in hv]
-    return eigenvalue
+    return top_eigen(loss, params, iterations=iterations, tol=1e-6).value
 
 
 def classifier_inputs(

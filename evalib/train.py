@@ -419,15 +419,19 @@ def momentum_sgd(
     """SGD with momentum ``beta`` at the *effective* learning rate ``lr_eff`` ("SGD with
     momentum and Nesterov").
 
-    PyTorch's heavy ball ``v <- beta*v + g``, ``w <- w - alpha*v`` moves a steady
+    PyTorch's heavy ball ``z <- beta*z + g``, ``w <- w - alpha*z`` moves a steady
     gradient ``g`` by ``alpha*g/(1-beta)`` per step. This returns
     ``torch.optim.SGD(lr=alpha, momentum=beta)`` with ``alpha = lr_eff*(1-beta)``: the
     EWMA form ``V <- beta*V + (1-beta)*g``, ``w <- w - lr_eff*V``, whose steady step is
-    ``lr_eff*g`` for every ``beta``, so a sweep over ``beta`` changes the averaging and
-    nothing else. ``lr_eff`` and ``beta`` are keyword-only: ``lr`` means PyTorch's
+    ``lr_eff*g`` for every ``beta``. A sweep over ``beta`` at one ``lr_eff`` keeps that
+    step, which is how the heavy ball moves along flat directions of curvature ``lam``
+    (``alpha*lam << (1 - sqrt(beta))**2``); it does not keep the rest. Along sharp
+    directions the error shrinks by no better than ``sqrt(beta)`` per step, and the
+    stability edge ``alpha*lam < 2 + 2*beta`` moves with ``beta`` ("Training it with
+    momentum"). ``lr_eff`` and ``beta`` are keyword-only: ``lr`` means PyTorch's
     ``alpha`` everywhere else (``optimizer.param_groups[0]["lr"]``, :class:`History`'s
     ``lr``), which is not this rate. ``beta = 0`` is plain SGD; ``nesterov=True`` uses the look-ahead
-    gradient (needs ``beta > 0``). ``weight_decay`` adds ``weight_decay*w`` to ``g``.
+    gradient (needs ``beta > 0``). ``weight_decay`` (the book's γ) adds ``weight_decay*w`` to ``g``.
     """
     lr_eff = check_real("lr_eff", lr_eff, above=0)
     weight_decay = check_real("weight_decay", weight_decay, at_least=0)

@@ -45,7 +45,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import evalib
-from evalib import averages, cam, landscapes, models, noise, optim, sweep, theory, train
+from evalib import averages, cam, curvature, landscapes, models, noise, optim, sweep, theory, train
 from evalib.book import checkpointing, data, live, plots, runtime
 
 EVALIB_DIR = Path(evalib.__file__).resolve().parent
@@ -2245,6 +2245,142 @@ add(
     "classifier_inputs-shape",
     lambda: sweep.classifier_inputs(tiny(), DIGIT_SET).tensors[0],
     check=lambda r: r.shape == (4, 16) and finite(r),
+)
+
+# ----------------------------------------------------------------------------------
+# evalib.curvature
+# ----------------------------------------------------------------------------------
+
+M = "curvature"
+W = torch.tensor([0.3, -0.2], requires_grad=True)
+
+
+def saddle() -> torch.Tensor:
+    return 0.5 * (W[0] ** 2 - 3 * W[1] ** 2)
+
+
+add(M, "top_eigen-loss-int", lambda: curvature.top_eigen(5, [W]), TypeError, r"\bloss\b")
+add_bad(
+    M,
+    "top_eigen",
+    "params",
+    lambda v: curvature.top_eigen(saddle, v),
+    [
+        ("empty", [], ValueError),
+        ("int", 3, TypeError),
+        ("list-of-str", ["w"], TypeError),
+        ("bare-tensor", W, TypeError),
+        ("no-grad", [torch.zeros(2)], ValueError),
+    ],
+)
+add_bad(
+    M,
+    "top_eigen",
+    "iterations",
+    lambda v: curvature.top_eigen(saddle, [W], iterations=v),
+    BAD_INT + [("zero", 0, ValueError)],
+)
+add_bad(
+    M,
+    "top_eigen",
+    "tol",
+    lambda v: curvature.top_eigen(saddle, [W], tol=v),
+    BAD_REAL + [("negative", -1.0, ValueError)],
+)
+add_bad(
+    M,
+    "top_eigen",
+    "start",
+    lambda v: curvature.top_eigen(saddle, [W], start=v),
+    [
+        ("list", [1.0, 0.0], TypeError),
+        ("zero", torch.zeros(2), ValueError),
+        ("wrong-length", torch.ones(3), ValueError),
+        ("2d", torch.ones(1, 2), ValueError),
+        ("nan", torch.tensor([1.0, NAN]), ValueError),
+        ("int", torch.tensor([1, 0]), ValueError),
+    ],
+)
+add(
+    M,
+    "top_eigen-vector-loss",
+    lambda: curvature.top_eigen(lambda: W * 2, [W]),
+    ValueError,
+    r"loss",
+)
+add(
+    M,
+    "top_eigen-nan-loss",
+    lambda: curvature.top_eigen(lambda: saddle() * NAN, [W]),
+    ValueError,
+    r"loss",
+)
+add(
+    M,
+    "top_eigen-loss-ignores-params",
+    lambda: curvature.top_eigen(lambda: (torch.ones(2, requires_grad=True) ** 2).sum(), [W]),
+    ValueError,
+    r"loss",
+)
+add(
+    M,
+    "top_eigen-indefinite-is-largest-not-largest-magnitude",
+    lambda: curvature.top_eigen(saddle, [W], tol=0.0).value,
+    check=lambda r: math.isclose(r, 1.0, rel_tol=1e-6),
+)
+add(
+    M,
+    "top_eigen-linear-loss-is-flat",
+    lambda: curvature.top_eigen(lambda: W.sum(), [W]).value,
+    check=lambda r: r == 0.0,
+)
+add(
+    M,
+    "top_eigen-one-iteration",
+    lambda: curvature.top_eigen(saddle, [W], iterations=1),
+    check=lambda r: r.iterations == 1 and math.isfinite(r.value),
+)
+add_bad(
+    M,
+    "hessian_vector_product",
+    "vector",
+    lambda v: curvature.hessian_vector_product(saddle, [W], v),
+    [
+        ("none", None, TypeError),
+        ("wrong-length", torch.ones(3), ValueError),
+        ("inf", torch.tensor([1.0, INF]), ValueError),
+    ],
+)
+add(
+    M,
+    "hessian_vector_product-saddle",
+    lambda: curvature.hessian_vector_product(saddle, [W], torch.ones(2)),
+    check=lambda r: torch.allclose(r, torch.tensor([1.0, -3.0])),
+)
+add_bad(
+    M,
+    "directional_curvature",
+    "direction",
+    lambda v: curvature.directional_curvature(saddle, [W], v),
+    [
+        ("list", [1.0, 0.0], TypeError),
+        ("zero", torch.zeros(2), ValueError),
+        ("wrong-length", torch.ones(3), ValueError),
+    ],
+)
+add(
+    M,
+    "directional_curvature-along-y",
+    lambda: curvature.directional_curvature(saddle, [W], torch.tensor([0.0, 2.0])),
+    check=lambda r: math.isclose(r, -3.0, rel_tol=1e-6),
+)
+add(
+    M,
+    "directional_curvature-at-a-stationary-point",
+    lambda: curvature.directional_curvature(
+        lambda: (torch.zeros(2, requires_grad=True) * 0 + W * 0).pow(2).sum(), [W]
+    ),
+    check=lambda r: r == 0.0,
 )
 
 # ----------------------------------------------------------------------------------

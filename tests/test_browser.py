@@ -95,6 +95,11 @@ def test_page_renders_offline(browser, server, entry):
     assert not outside, f"{entry} asks the internet for {outside}"
     assert not errors, f"{entry} logs errors in the browser console: {errors}"
 
+    # Figures below the first load lazily: ask for them all, then look.
+    page.evaluate(
+        "() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
+    )
+    page.wait_for_function("() => [...document.images].every((i) => i.complete)", polling=100)
     broken = page.evaluate(
         "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
     )

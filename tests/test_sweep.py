@@ -100,6 +100,12 @@ def test_largest_curvature_of_a_quadratic_is_its_largest_eigenvalue():
     assert value == pytest.approx(7.5, rel=1e-9)
 
 
+def test_largest_curvature_of_an_indefinite_quadratic_is_its_largest_eigenvalue():
+    # ½(x² − 3y²): power iteration would report −3, the eigenvalue of largest magnitude.
+    w = torch.tensor([0.3, -0.2], dtype=torch.float64, requires_grad=True)
+    assert largest_curvature(lambda: 0.5 * (w[0] ** 2 - 3 * w[1] ** 2), [w]) == pytest.approx(1.0)
+
+
 def test_largest_curvature_of_a_linear_classifier_matches_the_full_hessian():
     torch.manual_seed(0)
     x, y = torch.randn(50, 4, dtype=torch.float64), torch.randint(0, 3, (50,))
