@@ -166,5 +166,8 @@ class ResNet18(nn.Module):
 
 def _transformed(t: Tensor) -> bool:
     """Whether ``t`` lives inside a ``torch.func`` transform (``vmap``, ``grad``): its
-    values are the transform's own and dead once it returns, so none is kept."""
+    values are the transform's own and dead once it returns, so none is kept. Under
+    ``torch.compile`` (which cannot trace the query) the answer is no."""
+    if torch.compiler.is_compiling():
+        return False
     return bool(torch._C._functorch.is_functorch_wrapped_tensor(t))
