@@ -21,7 +21,7 @@ The book's machinery, in ``evalib.book``: what runs the chapters, not what they 
 - ``evalib.book.runtime``: the device, the quick/full run profile and the CPU threads.
 - ``evalib.book.plots``: the book's figure style and its landscape and CAM plots.
 - ``evalib.book.live``: live figures whose sliders recompute in the reader's browser.
-- ``evalib.book.live_colorization``: the colorization explorer ("The limits of descent").
+- ``evalib.book.live.colorization``: the colorization explorer ("The limits of descent").
 - ``evalib.book.data``: CIFAR-10 loaders with an offline digits fallback.
 - ``evalib.book.checkpointing``: checkpoints of a training run, to resume it exactly.
 - ``evalib.book.digits``: the offline digits: handwritten digits on cluttered canvases, with boxes.

@@ -2541,32 +2541,6 @@ add(
     ),
     check=lambda r: r is not None,
 )
-add_bad(
-    M,
-    "animate_paths",
-    "paths",
-    lambda v: plots.animate_paths(landscapes.ravine, v),
-    [
-        ("int", 5, TypeError),
-        ("empty", {}, ValueError),
-        ("one-row", {"a": np.zeros((1, 2))}, ValueError),
-        ("3-columns", {"a": np.zeros((3, 3))}, ValueError),
-    ],
-)
-add_bad(
-    M,
-    "animate_paths",
-    "frames",
-    lambda v: plots.animate_paths(landscapes.ravine, GOOD, frames=v),
-    [("one", 1, ValueError), ("float", 2.5, TypeError), ("str", "10", TypeError)],
-)
-add_bad(
-    M,
-    "animate_paths",
-    "interval",
-    lambda v: plots.animate_paths(landscapes.ravine, GOOD, interval=v),
-    [("zero", 0, ValueError), ("str", "80", TypeError)],
-)
 IMG = np.full((4, 4, 3), 0.5)
 HEAT = np.full((4, 4), 0.5)
 add(M, "cam_overlay-ax-none", lambda: plots.cam_overlay(None, IMG, HEAT), TypeError, r"\bax\b")

@@ -18,6 +18,7 @@ from book_paths import CHAPTERS, CONFIG, HTML, ROOT, TOC, toc_files
 from chromium import CHROMIUM, NO_CHROMIUM, chromium
 from evalib import averages, theory
 from evalib.book import live
+from evalib.book.live.base import BOKEH_META
 from evalib.landscapes import ravine, rosenbrock
 
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -60,10 +61,10 @@ def browser():
 TYPESET_ALL = "() => window.MathJax?.startup?.document?.lazyTypesetAll?.()"
 
 
-def visit(browser, server, entry: str, dark: bool = False):
+def visit(browser, server, entry: str, dark: bool = False, width: int = 1280):
     """Open one page offline; return (page, console errors, blocked outside requests)."""
     context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, color_scheme="dark" if dark else "light"
+        viewport={"width": width, "height": 900}, color_scheme="dark" if dark else "light"
     )
     page = context.new_page()
     errors: list[str] = []
@@ -107,11 +108,21 @@ def test_page_renders_offline(browser, server, entry):
 
     uncaptioned = page.evaluate(
         """() => [...document.querySelectorAll('article img')]
-                 .filter(i => !i.closest('.animation, .admonition'))
+                 .filter(i => !i.closest('.admonition'))
                  .filter(i => !i.closest('figure') || !i.alt || /[.](png|jpe?g|svg)$/.test(i.alt))
                  .map(i => i.src)"""
     )
     assert not uncaptioned, f"{entry}: figures without a caption (alt text): {uncaptioned}"
+
+    # Motion is drawn by the browser: no strip of raster frames, no image inlined as data.
+    strips = page.evaluate(
+        """() => [...document.querySelectorAll('div.animation, article [src^="data:image"]')]
+                 .map(e => e.tagName + '.' + e.className)"""
+    )
+    assert not strips, f"{entry} holds raster frame strips or inlined images: {strips}"
+    # BokehJS never blocks the first paint: no page loads it from <head>.
+    head = page.evaluate("() => [...document.head.querySelectorAll('script[src*=bokeh]')].length")
+    assert head == 0, f"{entry} loads BokehJS in <head>"
 
     # MathJax typesets each formula as it scrolls into view (ui/lazy); typeset the rest.
     page.evaluate(TYPESET_ALL)
@@ -141,29 +152,6 @@ def test_colab_link_opens_the_chapter_notebook(browser, server, md):
         link.endswith(f"{repo}/blob/{CONFIG['repository']['branch']}/book/colab/{md.stem}.ipynb")
         for link in links
     ), links
-    page.context.close()
-
-
-@pytest.mark.parametrize("md", BUILT_CHAPTERS, ids=lambda p: p.stem)
-def test_animations_play(browser, server, md):
-    page, errors, _ = visit(browser, server, f"book/{md.stem}")
-    animations = page.locator("div.animation")
-    for i in range(animations.count()):
-        animation = animations.nth(i)
-        animation.scroll_into_view_if_needed()
-        frame = animation.locator("img").first
-        before = frame.get_attribute("src")
-        animation.locator("button[title='Next frame']").click()
-        page.wait_for_timeout(100)
-        assert frame.get_attribute("src") != before, f"{md.stem}: animation {i} did not advance"
-        animation.locator("button[title='Play']").click()
-        page.wait_for_timeout(600)
-        animation.locator("button[title='Pause']").click()
-        icon = animation.locator("button[title='Play'] svg, button[title='Play'] i")
-        assert icon.count() and icon.first.bounding_box()["width"] > 0, (
-            f"{md.stem}: play icon not drawn"
-        )
-    assert not errors, errors
     page.context.close()
 
 
@@ -209,15 +197,25 @@ def luminance(css_color: str) -> float:
 # would, waits for the page to recompute, and checks that the plotted numbers equal
 # evalib's for the setting read back from the page. The figure as built holds evalib's
 # own numbers; after a move they come from the JavaScript transcriptions in
-# evalib/book/live.js, so a transcription that drifts from evalib fails here. Screenshots of
-# each figure before and after go to _build/screenshots/.
+# evalib/book/live/transcriptions.js, so a transcription that drifts from evalib fails
+# here. Screenshots of each figure before and after go to _build/screenshots/.
 FIND = """const find = (name) => { for (const doc of Bokeh.documents) {
             const model = doc.get_model_by_name(name); if (model) return model; } return null; };"""
 CLOSE = dict(rtol=1e-9, atol=1e-9)
 
 
-def live_page(browser, server, chapter: str, names: list[str], dark: bool = False):
-    page, errors, outside = visit(browser, server, f"book/{chapter}", dark=dark)
+def live_page(
+    browser, server, chapter: str, names: list[str], dark: bool = False, width: int = 1280
+):
+    """Open a chapter and bring each live figure into view, so that the page loads
+    BokehJS (lazily, as a reader scrolls) and draws them all; wait for ``names``."""
+    page, errors, outside = visit(browser, server, f"book/{chapter}", dark=dark, width=width)
+    figures = page.locator(f".{live.CSS_CLASS}")
+    for i in range(figures.count()):
+        figures.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function(
+            "(el) => el.querySelector('[id] > *') !== null", arg=figures.nth(i).element_handle()
+        )
     page.wait_for_function(
         f"(names) => {{ if (!window.Bokeh) return false; {FIND} return names.every(find); }}",
         arg=names,
@@ -290,11 +288,11 @@ def test_live_heavy_ball_sliders(browser, server):
     page, errors, outside = live_page(
         browser, server, "heavy_ball", ["ravine-alpha", "ravine-path"]
     )
-    shoot(page, "heavy_ball", 1, "before")
+    shoot(page, "heavy_ball", 2, "before")
     assert_ravine(page, value(page, "ravine-alpha"), value(page, "ravine-beta"))  # as built
     # A reader's key press on the α slider's handle moves it one step.
     alpha = value(page, "ravine-alpha")
-    handle = page.locator(f".{live.CSS_CLASS}").nth(1).locator(".noUi-handle").first
+    handle = page.locator(f".{live.CSS_CLASS}").nth(2).locator(".noUi-handle").first
     handle.scroll_into_view_if_needed()
     recomputed(page, "ravine-path", lambda: (handle.focus(), page.keyboard.press("ArrowRight")))
     assert value(page, "ravine-alpha") == pytest.approx(alpha + 0.001)
@@ -307,7 +305,7 @@ def test_live_heavy_ball_sliders(browser, server):
         assert_ravine(page, lr, beta)
         assert value(page, "ravine-point", "data")  # the chosen point moved with them
     assert "diverges" in value(page, "ravine-readout", "text")  # the last one does
-    finish(page, "heavy_ball", 1, errors, outside)
+    finish(page, "heavy_ball", 2, errors, outside)
 
 
 def test_live_stability_region_click(browser, server):
@@ -391,4 +389,102 @@ def test_live_figures_stay_readable_in_dark_mode(browser, server, chapter):
         assert luminance(background) > 0.9, f"{chapter}: live figure {i} is on {background}"
     page.screenshot(path=str(SCREENSHOTS / f"{chapter}-live-dark.png"))
     assert not errors, errors
+    page.context.close()
+
+
+def heavy_ball_paths(steps: int = 60) -> list[np.ndarray]:
+    """What heavy_ball's animation replays: GD and the heavy ball at their optima."""
+    lr_gd, _ = theory.optimal_gd(ravine.eigvals)
+    lr_hb, beta_hb, _ = theory.optimal_momentum(ravine.eigvals)
+    return [
+        theory.run_gd(ravine.grad, ravine.start, lr_gd, steps),
+        theory.run_momentum(ravine.grad, ravine.start, lr_hb, beta_hb, steps),
+    ]
+
+
+def assert_drawn_up_to(page, paths: list[np.ndarray], step: int) -> None:
+    """Each drawn path is evalib's up to ``step``: its rows are evalib's iterates at the
+    step numbers they carry (all of them but those that move the line by less than a
+    pixel), from the start on; its head is within that of evalib's iterate at ``step``."""
+    tol = 9.0 / 750  # the ravine's width over 750: what path_animation may leave out
+    for i, path in enumerate(paths):
+        drawn = read(page, f"path-{i}")
+        k = drawn["k"].astype(int)
+        assert k[0] == 0 and k[-1] <= step and np.all(np.diff(k) > 0), k
+        np.testing.assert_allclose(drawn["x"], path[k, 0], **CLOSE)
+        np.testing.assert_allclose(drawn["y"], path[k, 1], **CLOSE)
+        head = read(page, f"path-head-{i}")
+        np.testing.assert_allclose([head["x"][0], head["y"][0]], path[k[-1]], **CLOSE)
+        assert np.hypot(*(path[step] - path[k[-1]])) < tol
+
+
+def test_live_path_animation_plays_and_steps(browser, server):
+    page, errors, outside = live_page(browser, server, "heavy_ball", ["path-step"])
+    figure = page.locator(f".{live.CSS_CLASS}").nth(1)
+    figure.scroll_into_view_if_needed()
+    paths = heavy_ball_paths()
+    assert value(page, "path-step") == 0
+    assert_drawn_up_to(page, paths, 0)
+    # The step buttons move the slider by one, and the paths with it.
+    recomputed(page, "path-0", lambda: figure.get_by_role("button", name="Step forward").click())
+    assert value(page, "path-step") == 1
+    assert_drawn_up_to(page, paths, 1)
+    recomputed(page, "path-0", lambda: figure.get_by_role("button", name="Step back").click())
+    assert value(page, "path-step") == 0
+    # Play advances the step until Pause; what is drawn is evalib's paths up to it.
+    figure.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"() => {{ {FIND} return find('path-step').value >= 5; }}", polling=50)
+    figure.get_by_role("button", name="Pause").click()
+    paused = value(page, "path-step")
+    page.wait_for_timeout(300)
+    assert value(page, "path-step") == paused > 0
+    assert_drawn_up_to(page, paths, paused)
+    # Play runs on to the last step by itself and stops there.
+    figure.get_by_role("button", name="Play").click()
+    page.wait_for_function(
+        f"() => {{ {FIND} return find('path-step').value === 60; }}", polling=100, timeout=15000
+    )
+    figure.get_by_role("button", name="Play").wait_for()
+    assert_drawn_up_to(page, paths, 60)
+    finish(page, "heavy_ball", 1, errors, outside)
+
+
+LIVE_CHAPTERS = ["heavy_ball", "moving_averages", "why_momentum_works"]
+
+# Whether any part of a figure is wider than the figure: the figure element itself and
+# each element of its shadow roots that holds a canvas (the plots).
+OVERFLOW = """(figure) => {
+  const box = figure.getBoundingClientRect(), wide = [];
+  if (figure.scrollWidth > figure.clientWidth) wide.push(["figure", figure.scrollWidth]);
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) walk(el.shadowRoot);
+      if (el.tagName !== "CANVAS") continue;
+      const r = el.getBoundingClientRect(), host = root.host;
+      if (host.scrollWidth > host.clientWidth || r.right > box.right + 0.5 || r.left < box.left - 0.5)
+        wide.push([host.className, Math.round(r.left), Math.round(r.right)]);
+    }
+  };
+  walk(figure);
+  return { wide, width: Math.round(box.width) };
+}"""
+
+
+@pytest.mark.parametrize("chapter", LIVE_CHAPTERS)
+def test_live_figures_are_whole_on_a_phone(browser, server, chapter):
+    """At 360 px every live figure fits its column: nothing wider, nothing cut off."""
+    page, errors, outside = live_page(browser, server, chapter, [], width=360)
+    page.wait_for_timeout(300)  # the last layout pass of the figures drawn last
+    figures = page.locator(f".{live.CSS_CLASS}")
+    assert figures.count() >= 1
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for i in range(figures.count()):
+        figure = figures.nth(i)
+        figure.scroll_into_view_if_needed()
+        fit = page.evaluate(OVERFLOW, figure.element_handle())
+        assert not fit["wide"] and fit["width"] <= 360, (chapter, i, fit)
+        figure.screenshot(path=str(SCREENSHOTS / f"{chapter}-live{i}-360.png"))
+    meta = page.evaluate(f"() => document.querySelector('meta[name={BOKEH_META}]').content")
+    assert meta == "../_static/bokeh/"
+    assert not outside and not errors, (outside, errors)
     page.context.close()

@@ -26,7 +26,7 @@ from test_browser import (  # the fixtures too: pytest finds them by name here
 
 from chromium import CHROMIUM, NO_CHROMIUM
 from evalib import worst_case
-from evalib.book import live_colorization as lc
+from evalib.book.live import colorization as lc
 
 pytestmark = [pytest.mark.book, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
 

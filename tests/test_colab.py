@@ -201,7 +201,9 @@ def test_a_colab_notebook_runs_on_evalib_installed_from_the_pinned_release(relea
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert pip.returncode == 0, f"pip could not install evalib {tag}:\n{pip.stdout}{pip.stderr}"
-    assert (site / "evalib" / "book" / "live.js").exists(), "the package data is not installed"
+    scripts = ("transcriptions", "loader", "ravine", "stability", "ewma", "race", "animation")
+    missing = [n for n in scripts if not (site / "evalib" / "book" / "live" / f"{n}.js").exists()]
+    assert not missing, f"the package data is not installed: {missing}"
 
     nb = colab_notebook(ROOT / "book" / f"{LIGHT_CHAPTER}.md")
     nb.cells.append(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-from typing import Any
 
 import numpy as np
 import pytest
@@ -164,33 +162,6 @@ def test_calls_reject_points_that_are_not_2d() -> None:
 
 
 # -- the contour-and-path figures of evalib.book.plots ------------------------------------------
-def _played(anim: Any) -> tuple[Any, list[tuple[str, dict[str, np.ndarray]]]]:
-    """Play ``anim`` through its public ``save`` into a writer that keeps, per frame, the
-    title and the data of each labelled line: no file is written and no image encoded.
-
-    Returns the animation's figure (handed to the writer) and the frames in order.
-    """
-    from matplotlib.animation import AbstractMovieWriter
-
-    shown: list[tuple[str, dict[str, np.ndarray]]] = []
-
-    class Recorder(AbstractMovieWriter):
-        def setup(self, fig: Any, outfile: Any, dpi: Any = None) -> None:  # abstract there
-            super().setup(fig, outfile, dpi)
-
-        def grab_frame(self, **savefig_kwargs: Any) -> None:
-            ax = self.fig.axes[0]
-            lines = {li.get_label(): li.get_xydata().copy() for li in ax.get_lines()}
-            shown.append((ax.get_title(), lines))
-
-        def finish(self) -> None:
-            pass
-
-    writer = Recorder()
-    anim.save(os.devnull, writer=writer)
-    return writer.fig, shown
-
-
 def test_plot_paths_draws_every_path_and_marks_the_minimum() -> None:
     import matplotlib
 
@@ -248,31 +219,7 @@ def test_plot_paths_styles_replace_the_palette_colour_of_named_paths() -> None:
         plots.plot_paths(ax, ravine, paths, styles={"Adam": {"color": "red"}})
     with pytest.raises(TypeError, match="styles must"):
         plots.plot_paths(ax, ravine, paths, styles={"GD": "red"})
-    anim = plots.animate_paths(
-        ravine, paths, frames=3, styles={"GD": {"color": plots.PALETTE["black"]}}
-    )
-    fig, _ = _played(anim)
-    line = next(li for li in fig.axes[0].get_lines() if li.get_label() == "GD")
-    assert to_hex(line.get_color()) == plots.PALETTE["black"].lower()
     plt.close("all")
-
-
-def test_animate_paths_ends_on_the_last_iterate() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from evalib.book import plots
-    from evalib.theory import run_gd
-
-    path = run_gd(ravine.grad, ravine.start, 0.09, 20)
-    anim = plots.animate_paths(ravine, {"GD": path}, frames=5)
-    frames = list(anim.new_frame_seq())  # the step numbers the animation will show
-    assert frames[0] == 0 and frames[-1] == 20 and len(frames) == 5
-    _, shown = _played(anim)
-    assert [title for title, _ in shown] == [f"ravine: step {k}" for k in frames]
-    np.testing.assert_array_equal(shown[-1][1]["GD"], path)
-    html = anim.to_jshtml()
-    assert "<script" in html and html.count("data:image/png") >= 5
 
 
 def test_complex_points_and_arguments_raise_type_errors_naming_them() -> None:

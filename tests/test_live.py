@@ -1,8 +1,10 @@
 """evalib.book.live: its JavaScript agrees with evalib, and its figures as built.
 
 A live figure is drawn first with evalib's numbers; when a reader moves a slider, the
-functions of ``evalib.book.live.JS_FUNCTIONS`` (evalib/book/live.js) recompute them in the
-browser, each a transcription of one evalib function. Four kinds of tests:
+functions of ``evalib.book.live.JS_FUNCTIONS`` (evalib/book/live/transcriptions.js)
+recompute them in the browser, each a transcription of one evalib function; the path
+animation draws what ``live.path_frame`` gives (``pathPrefix`` in animation.js). Four
+kinds of tests:
 
 - agreement: each JavaScript function, run in headless Chromium on a blank page (no
   server, no network), against the evalib function it transcribes, over grids of
@@ -12,7 +14,10 @@ browser, each a transcription of one evalib function. Four kinds of tests:
   setting shows;
 - the loader: a figure's HTML alone on a page, as Jupyter and Colab show it, fetches
   BokehJS from Bokeh's CDN (answered here with the installed package's files) or says
-  that it could not;
+  that it could not; a page that names its own copy in ``<meta name="evalib-bokeh">``
+  (the built book) takes it from there, and only once a figure comes near the
+  viewport; the drawn sliders carry their names and exact values, and axe-core finds no
+  serious or critical violation in any figure;
 - Python: the figures as built (HTML, initial data, argument checks) and
   ``averages.ewma_lag``.
 
@@ -29,12 +34,14 @@ import functools
 import json
 import math
 import re
+from importlib import resources
 from typing import Any
 
 import bokeh
 import numpy as np
 import pytest
 from bokeh.models import ColumnDataSource, CustomJS, Div, Slider
+from bokeh.models.widgets.buttons import Button, Toggle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matplotlib import cbook
@@ -42,7 +49,8 @@ from matplotlib import cbook
 from chromium import chromium
 from evalib import averages, landscapes, optim, theory
 from evalib.book import live
-from evalib.landscapes import ravine, rosenbrock
+from evalib.book.live.base import BOKEH_META, js_source
+from evalib.landscapes import beale, ravine, rosenbrock, saddle
 
 # Agreement to rtol = atol = 1e-9 (the bound evalib/book/live.py promises). The
 # transcriptions keep evalib's operations and their order, but not every rounding:
@@ -110,9 +118,10 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page(browser):
-    """A blank page (about:blank) in headless Chromium with JS_FUNCTIONS loaded."""
+    """A blank page (about:blank) in headless Chromium with JS_FUNCTIONS and the path
+    animation's pathPrefix loaded."""
     blank = browser.new_page()
-    blank.add_script_tag(content=live.JS_FUNCTIONS)
+    blank.add_script_tag(content=live.JS_FUNCTIONS + js_source("animation.js"))
     return blank
 
 
@@ -364,6 +373,8 @@ def stand_in(value: Any, sliders: dict[str, float]) -> Any:
         return {"data": {k: np.asarray(v).tolist() for k, v in value.data.items()}}
     if isinstance(value, Div):
         return {"text": value.text}
+    if isinstance(value, (Button, Toggle)):
+        return {"label": value.label, "active": getattr(value, "active", None)}
     return value
 
 
@@ -507,7 +518,146 @@ def test_race_readout_names_tol_as_python_does(page, tol):
     assert out["readout"]["text"] == named(fig)["race-readout"].text
 
 
+# -- the path animation: pathPrefix against path_frame, and its buttons ------------------
+def prefix_paths() -> list[np.ndarray]:
+    """Paths of every kind the animation meets: converging, diverging to inf and then NaN
+    (as theory.run_momentum's), with a NaN row in the middle, of one row, settling."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        overflow = theory.run_momentum(ravine.grad, ravine.start, 0.2, 0.0, 700)
+    holed = ravine_paths()["GD"].copy()
+    holed[5] = np.nan
+    lr, beta, _ = theory.optimal_momentum(ravine.eigvals)
+    settles = theory.run_momentum(ravine.grad, ravine.start, lr, beta, 200)  # then crawls
+    return [*ravine_paths().values(), overflow, holed, np.array([[0.5, -1.0]]), settles]
+
+
+def test_path_prefix_agrees_with_path_frame(page):
+    """On every row (the default step numbers) and on the rows path_rows keeps."""
+    paths = [live.base._finite_or_nan(p) for p in prefix_paths()]  # what the page holds
+    kept = [np.arange(len(p)) for p in paths] + [live.path_rows(p, 0.05) for p in paths]
+    rows = [(p[k], k) for p, k in zip(paths + paths, kept)]
+    steps = [0, 1, 4, 5, 6, 30, 31, 650, 699, 700, 10_000]
+    cases = [(i, s) for i in range(len(rows)) for s in steps]
+    js = page.evaluate(
+        """([rows, cases]) => cases.map(([i, s]) => pathPrefix(rows[i][1],
+             rows[i][0].map((w) => w[0]), rows[i][0].map((w) => w[1]), s))""",
+        [[(r.tolist(), k.tolist()) for r, k in rows], cases],
+    )
+    for (i, s), got in zip(cases, js):
+        want = live.path_frame(rows[i][0], s, rows[i][1])
+        for key in ("k", "x", "y", "hx", "hy"):
+            # The rows themselves: bit for bit, NaN where Python has NaN.
+            np.testing.assert_array_equal(as_array(got[key]), want[key], err_msg=f"{i}, {s}, {key}")
+    overflow = paths[2]
+    assert np.isnan(overflow[-1]).all() and len(live.path_frame(overflow, 699)["hx"]) == 1
+    assert any(len(k) < len(p) for k, p in zip(kept[len(paths) :], paths))  # some thinned
+
+
+def test_path_rows_keep_the_ends_the_breaks_and_every_visible_move():
+    tol = 0.05
+    for path in prefix_paths():
+        p = live.base._finite_or_nan(path)
+        k = live.path_rows(p, tol)
+        assert k[0] == 0 and k[-1] == len(p) - 1 and np.all(np.diff(k) > 0)
+        finite = np.isfinite(p).all(axis=1)
+        assert set(np.flatnonzero(~finite)) <= set(k)  # every break of the line is kept
+        # A dropped row lies within tol of the last row kept before it.
+        last = np.searchsorted(k, np.arange(len(p)), side="right") - 1
+        dropped = np.setdiff1d(np.arange(len(p)), k)
+        gaps = np.hypot(*(p[dropped] - p[k[last[dropped]]]).T)
+        assert np.all(gaps[np.isfinite(gaps)] < tol)
+    assert live.path_rows(np.zeros((5, 2)), 0.1).tolist() == [0, 4]
+    assert live.path_rows(ravine_paths()["GD"], 0.0).tolist() == list(range(31))
+
+
+@functools.cache
+def animation_figure() -> live.LiveFigure:
+    return live.path_animation(ravine, ravine_paths(), title="Ravine")
+
+
+def animation_callback() -> CustomJS:
+    return slider_callback(animation_figure(), "path-step")
+
+
+@pytest.mark.parametrize("step", [0, 1, 17, 30])
+def test_animation_slider_draws_what_path_animation_draws_at_that_step(page, step):
+    out = run_callback(page, animation_callback(), {"path-step": step})
+    built = named(live.path_animation(ravine, ravine_paths(), title="Ravine", step=step))
+    for i, path in enumerate(ravine_paths().values()):
+        k = named(animation_figure())[f"path-full-{i}"].data["k"]
+        frame = live.path_frame(live.base._finite_or_nan(path)[k], step, k)
+        for key in ("k", "x", "y"):
+            np.testing.assert_array_equal(as_array(out["shown"][i]["data"][key]), frame[key])
+            np.testing.assert_array_equal(built[f"path-{i}"].data[key], frame[key])
+        np.testing.assert_array_equal(as_array(out["heads"][i]["data"]["y"]), frame["hy"])
+        np.testing.assert_array_equal(built[f"path-head-{i}"].data["x"], frame["hx"])
+
+
+def test_animation_step_buttons_move_one_step_within_the_range(page):
+    callback = animation_callback()
+    fired = [
+        ("path-back", 5, 4),
+        ("path-forward", 5, 6),
+        ("path-back", 0, 0),
+        ("path-forward", 30, 30),
+    ]
+    for button, start, want in fired:
+        args = {k: stand_in(v, {"path-step": start}) for k, v in callback.args.items()}
+        out = page.evaluate(
+            f"""([code, args, which]) => {{ const event = {{ origin: null }};
+                  args.step.value = args.step.value;  // plain objects: no callbacks fire
+                  event.origin = args[which];
+                  return ({RUN_CALLBACK})([code, args, event]).step.value; }}""",
+            [callback.code, args, button.removeprefix("path-")],
+        )
+        assert out == want, (button, start)
+
+
+def test_animation_play_runs_to_the_last_step_and_stops(page):
+    callback = animation_callback()
+    args = {k: stand_in(v, {"path-step": 30}) for k, v in callback.args.items()}
+    args["play"]["active"] = True
+    out = page.evaluate(
+        f"""async ([code, args]) => {{
+              const run = (event) => ({RUN_CALLBACK})([code, args, event]);
+              run(args.play);  // pressed at the last step: starts again from 0
+              const first = [args.step.value, args.play.label];
+              await new Promise((r) => setTimeout(r, 40 * args.interval));
+              args.play.active = false;  // what the page does at the last step
+              run(args.play);
+              return [first, args.step.value, args.play.label]; }}""",
+        [callback.code, args],
+    )
+    first, moved, label = out
+    assert first == [0, "Pause"] and moved > 0 and label == "Play"
+    assert callback.args["stride"] == 1 and callback.args["interval"] == 60
+
+
+def test_path_animation_holds_the_paths_once_and_marks_the_landscape():
+    paths = ravine_paths()
+    fig = live.path_animation(saddle, {"a": paths["GD"]}, styles={"a": {"linestyle": "--"}})
+    data = named(fig)
+    full = data["path-full-0"].data
+    assert full["k"].tolist() == live.path_rows(paths["GD"], 4.0 / 750).tolist()
+    np.testing.assert_array_equal(full["x"], paths["GD"][full["k"], 0])  # evalib's own rows
+    assert len(data["path-0"].data["x"]) == 1  # step 0: the start
+    labels = [
+        item.label.value for m in fig.layout.references() if hasattr(m, "items") for item in m.items
+    ]
+    assert labels == ["saddle point", "start", "a"]
+    long = live.path_animation(beale, {"a": np.zeros((1801, 2))}, frames=150)
+    assert slider_callback(long, "path-step").args["stride"] == 12  # 1800 steps / 150
+
+
 # -- Python: the figures as built ------------------------------------------------------
+def ravine_paths(steps: int = 30) -> dict[str, np.ndarray]:
+    """Gradient descent and the heavy ball on the ravine, the second one diverging."""
+    return {
+        "GD": theory.run_gd(ravine.grad, ravine.start, 0.09, steps),
+        "heavy ball": theory.run_momentum(ravine.grad, ravine.start, 0.19, 0.1, steps),
+    }
+
+
 def builders() -> dict[str, Any]:
     return {
         "ravine": lambda: live.ravine_explorer(steps=20),
@@ -518,19 +668,20 @@ def builders() -> dict[str, Any]:
             cbook.get_sample_data("goog.npz")["price_data"]["date"].astype("datetime64[D]"),
         ),
         "race": lambda: live.optimiser_race(rosenbrock, 0.001, steps=20, lr_range=(0.0002, 0.0025)),
+        "animation": lambda: live.path_animation(ravine, ravine_paths(), title="Ravine"),
     }
 
 
-CDN = "https://cdn.bokeh.org/bokeh/release/${files[next++]}-${version}.min.js"
+CDN = "https://cdn.bokeh.org/bokeh/release/${name}-${version}.min.js"
 
 
 @pytest.mark.parametrize("name", builders())
-def test_html_holds_one_json_item_and_only_the_cdn_fallback(name):
+def test_html_holds_one_json_item_the_loader_and_only_the_cdn_fallback(name):
     fig = builders()[name]()
     assert isinstance(fig, live.LiveFigure)
     html = fig.html()
-    assert html == html.strip() and fig._repr_html_().startswith("<div")
-    (target,) = re.findall(rf'<div class="{live.CSS_CLASS}" id="([\w-]+)"></div>', html)
+    assert html == html.strip() and fig._repr_html_().startswith(f'<div class="{live.CSS_CLASS}"')
+    (target,) = re.findall(r'<div id="([\w-]+)"></div>', html)
     items = re.findall(
         rf'<script type="application/json" id="{target}-item">(.*?)</script>', html, re.S
     )
@@ -539,49 +690,166 @@ def test_html_holds_one_json_item_and_only_the_cdn_fallback(name):
     assert {"doc", "root_id"} <= item.keys()
     assert re.findall(r"(?:https?:)?//[\w.-]+\.\w+", html) == ["https://cdn.bokeh.org"]
     assert html.count(CDN) == 1
+    # The loader, once, and one call that names this figure and this BokehJS.
+    assert html.count("function evalibLive(") == 1
+    assert f'evalibLive("{target}", "{bokeh.__version__}", ["bokeh", "bokeh-widgets"]);' in html
+    # The container keeps the figure's height, stacked and side by side, until it is drawn.
+    heights = re.findall(rf"#{target} {{ min-height: (\d+)px }}", html)
+    assert len(heights) == 2 and int(heights[1]) >= int(heights[0]) > 100, heights
     assert fig.html() != html  # each display gets its own target id
 
 
+def test_each_figure_is_a_few_tens_of_kb():
+    """Contours as float32 lines, data as binary arrays: a figure is light."""
+    sizes = {name: len(make().html()) for name, make in builders().items()}
+    assert max(sizes.values()) < 85_000, sizes
+
+
 # -- the loader, as Jupyter and Colab run it (no BokehJS on the page) --------------------
-def show_alone(browser, cdn: str) -> tuple[Any, list[str]]:
-    """A figure's HTML on an empty page, as a notebook output shows it. ``cdn``:
-    "served" answers Bokeh's CDN with the installed package's own files (what Colab
-    downloads), "cut" refuses it (a notebook with no internet)."""
-    files = {path.name: path for path in live.bokeh_js_files()}
-    version = bokeh.__version__
+BOKEH_FILES = {path.name: path for path in live.bokeh_js_files()}
+BOOK = "http://book.test"
+
+
+def show(browser, body: str, cdn: str = "served", meta: str | None = None, height: int = 900):
+    """``body`` on a page at BOOK/book/page.html, with ``<meta name="evalib-bokeh">`` when
+    ``meta`` is given. The book's ``_static/bokeh/`` answers with the installed files;
+    Bokeh's CDN does too when ``cdn`` is "served" (what Colab downloads) and refuses when
+    it is "cut" (a notebook with no internet). Returns the tab, its errors and the URLs
+    of the BokehJS files asked for."""
+    head = f'<meta name="{BOKEH_META}" content="{meta}">' if meta is not None else ""
+    page = f"<!doctype html><html lang='en'><head><title>t</title>{head}</head><body>{body}</body></html>"
+    asked: list[str] = []
 
     def answer(route):
-        name = route.request.url.rsplit("/", 1)[-1].replace(f"-{version}.min.js", ".min.js")
-        if cdn == "served" and name in files:
-            route.fulfill(path=files[name], content_type="text/javascript")
-        else:
-            route.abort("internetdisconnected")
+        url = route.request.url
+        name = url.rsplit("/", 1)[-1].replace(f"-{bokeh.__version__}.min.js", ".min.js")
+        if url == f"{BOOK}/book/page.html":
+            return route.fulfill(body=page, content_type="text/html")
+        asked.append(url)
+        from_book = url.startswith(f"{BOOK}/_static/bokeh/")
+        if name in BOKEH_FILES and (from_book or cdn == "served"):
+            return route.fulfill(path=BOKEH_FILES[name], content_type="text/javascript")
+        return route.abort("internetdisconnected")
 
-    tab = browser.new_page()
+    tab = browser.new_page(viewport={"width": 390, "height": height})
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     tab.route("**/*", answer)
-    tab.set_content(
-        f"<html><body>{live.ewma_explorer(noisy_series(), zoom=10).html()}</body></html>"
+    tab.goto(f"{BOOK}/book/page.html")
+    return tab, errors, asked
+
+
+def ewma_html() -> str:
+    return live.ewma_explorer(noisy_series(), zoom=10).html()
+
+
+def drawn(tab, name: str) -> None:
+    tab.wait_for_function(
+        "(name) => window.Bokeh && Bokeh.documents.some((d) => d.get_model_by_name(name))",
+        arg=name,
     )
-    return tab, errors
 
 
 def test_loader_fetches_bokehjs_from_the_cdn_where_the_page_has_none(browser):
-    tab, errors = show_alone(browser, "served")
-    tab.wait_for_function(
-        "() => window.Bokeh && Bokeh.documents.some((d) => d.get_model_by_name('ewma-beta'))"
-    )
+    tab, errors, asked = show(browser, ewma_html())
+    drawn(tab, "ewma-beta")
     assert tab.evaluate("() => Bokeh.version") == bokeh.__version__
+    assert all(url.startswith("https://cdn.bokeh.org/") for url in asked) and len(asked) == 2
     assert not errors, errors
+    tab.close()
 
 
 def test_loader_says_so_when_bokehjs_cannot_be_fetched(browser):
-    tab, errors = show_alone(browser, "cut")
+    tab, errors, _ = show(browser, ewma_html(), cdn="cut")
     figure = tab.locator(f".{live.CSS_CLASS}")
     figure.filter(has_text="could not be loaded").wait_for()
     assert bokeh.__version__ in figure.inner_text()
     assert not errors, errors
+    tab.close()
+
+
+def test_loader_takes_the_pages_own_bokehjs_named_by_the_meta_tag(browser):
+    """The built book: ``content`` is relative to the page, and nothing goes to the CDN."""
+    tab, errors, asked = show(browser, ewma_html(), cdn="cut", meta="../_static/bokeh/")
+    drawn(tab, "ewma-beta")
+    assert asked == [f"{BOOK}/_static/bokeh/{name}.min.js" for name in live.BOKEH_JS]
+    assert not errors, errors
+    tab.close()
+
+
+def test_loader_waits_until_a_figure_comes_near_and_loads_bokehjs_once(browser):
+    spacer = '<div style="height: 6000px">text</div>'
+    body = spacer + ewma_html() + live.stability_explorer(steps=10).html()
+    tab, errors, asked = show(browser, body, meta="../_static/bokeh/")
+    tab.wait_for_timeout(500)
+    assert not asked and tab.evaluate("() => window.Bokeh === undefined")
+    figures = tab.locator(f".{live.CSS_CLASS}")
+    before = figures.nth(0).bounding_box()["height"]
+    figures.nth(0).scroll_into_view_if_needed()
+    drawn(tab, "ewma-beta")
+    drawn(tab, "stability-plane")  # the second, near enough, drawn with the same BokehJS
+    assert len(asked) == len(live.BOKEH_JS), asked
+    tab.wait_for_timeout(300)
+    after = figures.nth(0).bounding_box()["height"]
+    assert abs(after - before) < 0.1 * before, (before, after)  # the height was reserved
+    assert not errors, errors
+    tab.close()
+
+
+SLIDER_ARIA = """() => [...Bokeh.index.query((v) => v._noUiSlider != null)].map((v) => {
+  const handle = v.slider_el.querySelector(".noUi-handle");
+  const attrs = ["aria-label", "aria-valuenow", "aria-valuemin", "aria-valuemax", "aria-valuetext"];
+  return [v.model.name, ...attrs.map((a) => handle.getAttribute(a)),
+          handle.querySelectorAll("[aria-valuenow]").length];
+})"""
+
+
+def test_sliders_have_their_title_as_name_and_announce_the_exact_value(browser):
+    body = live.optimiser_race(rosenbrock, 0.001, steps=20, lr_range=(0.0002, 0.0025)).html()
+    tab, errors, _ = show(browser, body)
+    drawn(tab, "race-lr")
+    tab.wait_for_timeout(100)
+    shown = {row[0]: row[1:] for row in tab.evaluate(SLIDER_ARIA)}
+    assert shown["race-lr"] == ["α (learning rate)", "0.001", "0.0002", "0.0025", "0.00100", 0]
+    assert shown["race-beta"] == ["β (momentum)", "0.9", "0", "0.99", "0.90", 0]
+    # A key press moves the handle; noUiSlider rewrites the attributes, rounded, and the
+    # loader's observer puts them right again.
+    handle = tab.locator(".noUi-handle").nth(1)
+    handle.focus()
+    tab.keyboard.press("ArrowLeft")
+    tab.wait_for_function(
+        "() => Bokeh.documents[0].get_model_by_name('race-beta').value < 0.9", polling=50
+    )
+    tab.wait_for_timeout(100)
+    shown = {row[0]: row[1:] for row in tab.evaluate(SLIDER_ARIA)}
+    assert shown["race-beta"] == ["β (momentum)", "0.89", "0", "0.99", "0.89", 0]
+    assert not errors, errors
+    tab.close()
+
+
+def axe_source() -> str:
+    axe = pytest.importorskip(
+        "axe_playwright_python",
+        reason="axe-core not installed: `pip install axe-playwright-python`",
+    )
+    return (resources.files(axe) / "axe.min.js").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["ravine", "stability", "ewma-dates", "race", "animation"])
+def test_axe_finds_nothing_serious_in_a_live_figure(browser, name):
+    source = axe_source()
+    tab, errors, _ = show(browser, builders()[name]().html())
+    tab.wait_for_function("() => window.Bokeh && [...Bokeh.index].length > 0")
+    tab.wait_for_timeout(200)
+    tab.add_script_tag(content=source)
+    found = tab.evaluate(
+        f"""async () => (await axe.run(".{live.CSS_CLASS}", {{ resultTypes: ["violations"] }}))
+              .violations.filter((v) => ["serious", "critical"].includes(v.impact))
+              .map((v) => [v.id, v.nodes.map((n) => n.target)])"""
+    )
+    assert not found, found
+    assert not errors, errors
+    tab.close()
 
 
 def named_data(fig: live.LiveFigure, name: str) -> dict[str, Any]:
@@ -700,11 +968,36 @@ def test_root_type_names_the_region(h, beta, kind):
         (lambda: live.root_type(0.5, "0.5"), TypeError, "beta"),
         (lambda: live.root_type(math.nan, 0.5), ValueError, r"\bh\b"),
         (lambda: live.LiveFigure("layout"), TypeError, "layout"),
+        (lambda: live.path_animation("ravine", {"a": np.zeros((2, 2))}), TypeError, "landscape"),
+        (lambda: live.path_animation(ravine, [np.zeros((2, 2))]), TypeError, "paths"),
+        (lambda: live.path_animation(ravine, {}), ValueError, "paths"),
+        (lambda: live.path_animation(ravine, {"a": np.zeros((2, 3))}), ValueError, "paths"),
+        (lambda: live.path_animation(ravine, {"a": np.zeros((1, 2))}), ValueError, "paths"),
+        (lambda: live.path_animation(ravine, {"a": "ab"}), TypeError, "paths"),
+        (lambda: anim(styles={"b": {}}), ValueError, "styles"),
+        (lambda: anim(styles={"a": {"lw": 2}}), ValueError, "styles"),
+        (lambda: anim(styles={"a": {"linestyle": "~"}}), ValueError, "linestyle"),
+        (lambda: anim(styles={"a": "red"}), TypeError, "styles"),
+        (lambda: anim(title=5), TypeError, "title"),
+        (lambda: anim(step=5), ValueError, "step"),
+        (lambda: anim(step=1.0), TypeError, "step"),
+        (lambda: anim(frames=0), ValueError, "frames"),
+        (lambda: anim(interval=5), ValueError, "interval"),
+        (lambda: live.path_frame(np.zeros(4), 1), ValueError, "path"),
+        (lambda: live.path_frame(np.zeros((3, 2)), -1), ValueError, "step"),
+        (lambda: live.path_frame(np.zeros((3, 2)), 1, [0, 2, 1]), ValueError, "steps"),
+        (lambda: live.path_frame(np.zeros((3, 2)), 1, [0, 1]), ValueError, "steps"),
+        (lambda: live.path_rows(np.zeros((3, 2)), -1.0), ValueError, "tol"),
+        (lambda: live.path_rows(np.zeros(3), 1.0), ValueError, "path"),
     ],
 )
 def test_bad_arguments_are_refused(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def anim(**changes: Any) -> live.LiveFigure:
+    return live.path_animation(ravine, {"a": np.zeros((4, 2))}, **changes)
 
 
 def ewma(**changes: Any) -> live.LiveFigure:

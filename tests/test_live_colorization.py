@@ -1,7 +1,7 @@
-"""evalib.book.live_colorization: its JavaScript agrees with evalib, and the figure as built.
+"""evalib.book.live.colorization: its JavaScript agrees with evalib, and the figure as built.
 
 As tests/test_live.py does for evalib.book.live: each JavaScript function of
-``live_colorization.js``, run in headless Chromium on a blank page (no server, no
+``colorization.js``, run in headless Chromium on a blank page (no server, no
 network), against the evalib function it transcribes; the figure's callback, run against
 stand-ins for its slider, buttons, sources and readout, against the figure built at the
 new setting; and the figure's data and argument checks in Python. Agreement to 1e-9
@@ -24,7 +24,7 @@ from bokeh.models.widgets.groups import RadioButtonGroup
 from chromium import chromium
 from evalib import optim, theory, worst_case
 from evalib.book import live
-from evalib.book import live_colorization as lc
+from evalib.book.live import colorization as lc
 
 TOL = dict(rtol=1e-9, atol=1e-9)
 PIXELS, SEEDS, COLOURS = 80, (8, 44, 72), (1.0, 0.3, 0.7)
@@ -49,7 +49,7 @@ def figure(method: str = "heavy ball", k: int = 8) -> live.LiveFigure:
 # -- the browser ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def page():
-    """A blank page in headless Chromium with live.js and live_colorization.js loaded."""
+    """A blank page in headless Chromium with live.js and colorization.js loaded."""
     with chromium() as browser:
         blank = browser.new_page()
         blank.add_script_tag(content=live.JS_FUNCTIONS + lc.JS_CODE)

@@ -10,22 +10,20 @@ the search index loads without blocking the first paint; the theme's icons are d
 as inline SVG when the book is built, in place of its 1.5 MB icon script; every page
 has a meta description (its first paragraph) and the book a favicon.
 
-The pages work without internet. Two things in a Jupyter Book page normally come
-from a CDN:
-
-- MathJax. We serve MathJax 3 from the book's own ``_static/mathjax`` folder, copied
-  from the ``django-static-mathjax`` wheel (a plain copy of MathJax's ``es5`` build);
-  ``_config.yml`` points ``mathjax_path`` there.
-- Font Awesome 4, which ``FuncAnimation.to_jshtml()`` links for its play buttons.
-  The book theme already ships Font Awesome and draws those ``fa`` icons itself, so
-  the CDN link is dropped from the built pages (in Jupyter and Colab it stays).
+The pages work without internet. MathJax, which a Jupyter Book page normally takes
+from a CDN, is served from the book's own ``_static/mathjax`` folder, copied from the
+``django-static-mathjax`` wheel (a plain copy of MathJax's ``es5`` build);
+``_config.yml`` points ``mathjax_path`` there.
 
 Each chapter's Colab button opens the notebook written for Colab (``book/colab/``,
 see ``book/_ext/colab.py``), not the jupytext pair, whose MyST Colab cannot render.
 
 The live figures of :mod:`evalib.book.live` need BokehJS. It is copied from the installed
-bokeh package into ``_static/bokeh`` and loaded once by each page that shows a live
-figure (the figures themselves carry only their data and callbacks).
+bokeh package into ``_static/bokeh``, and a page that shows a live figure names that
+folder in ``<meta name="evalib-bokeh" content="...">``. Nothing is added to the page's
+``<head>``: each figure's loader fetches BokehJS from there, once per page and only when
+the first figure comes near the viewport, so no script blocks the first paint (in
+Jupyter and Colab, where the tag is absent, it comes from Bokeh's CDN).
 """
 
 from __future__ import annotations
@@ -53,9 +51,6 @@ MATHJAX_PARTS = (
     "sre/mathmaps/base.json",
     "sre/mathmaps/en.json",
 )
-ANIMATION_CDN = re.compile(
-    r'<link rel="stylesheet"\s+href="https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]+">\s*'
-)
 
 
 def mathjax_source() -> Path:
@@ -75,14 +70,6 @@ def copy_mathjax(outdir: Path) -> None:
             shutil.copy2(src, dst)
 
 
-def strip_animation_cdn(outdir: Path) -> None:
-    for page in outdir.rglob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        cleaned = ANIMATION_CDN.sub("", text)
-        if cleaned != text:
-            page.write_text(cleaned, encoding="utf-8")
-
-
 def copy_bokeh(outdir: Path) -> None:
     from evalib.book.live import bokeh_js_files
 
@@ -97,19 +84,21 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
         outdir = Path(app.outdir)
         copy_mathjax(outdir)
         copy_bokeh(outdir)
-        strip_animation_cdn(outdir)
         finish_pages(outdir)
 
 
-def load_bokeh_where_needed(
+def name_bokeh_where_needed(
     app: Sphinx, pagename: str, templatename: str, context: dict, doctree
 ) -> None:
-    """A page that shows a live figure loads BokehJS from _static, before its body runs."""
-    from evalib.book.live import CSS_CLASS, bokeh_js_files
+    """A page that shows a live figure tells the figures' loader where BokehJS is: the
+    ``_static/bokeh/`` folder, relative to the page (``<meta name="evalib-bokeh">``)."""
+    from evalib.book.live import CSS_CLASS
+    from evalib.book.live.base import BOKEH_META
 
     if f'class="{CSS_CLASS}"' in context.get("body", ""):
-        for source in bokeh_js_files():
-            app.add_js_file(f"bokeh/{source.name}")
+        folder = context["pathto"]("_static/bokeh/", 1)
+        tag = f'<meta name="{BOKEH_META}" content="{folder}" />\n'
+        context["metatags"] = context.get("metatags", "") + tag
 
 
 def drop_duplicate_scripts(
@@ -396,7 +385,7 @@ def setup(app: Sphinx) -> dict[str, bool]:
     app.add_css_file("book.css")
     app.connect("doctree-resolved", caption_as_alt_text)
     app.connect("html-page-context", describe_page)
-    app.connect("html-page-context", load_bokeh_where_needed)
+    app.connect("html-page-context", name_bokeh_where_needed)
     app.connect("html-page-context", drop_duplicate_scripts)
     # After sphinx-book-theme's launch buttons (priority 501).
     app.connect("html-page-context", colab_opens_the_colab_notebook, priority=600)

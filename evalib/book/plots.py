@@ -277,55 +277,6 @@ def _check_styles(styles, paths) -> dict:
     return styles
 
 
-def animate_paths(
-    landscape,
-    paths: dict[str, np.ndarray],
-    *,
-    title: str | None = None,
-    frames: int = 60,
-    interval: int = 80,
-    figsize: tuple[float, float] = (6.5, 4.5),
-    styles: dict[str, dict] | None = None,
-):
-    """A ``FuncAnimation`` of the iterates of ``paths`` moving over ``landscape``.
-
-    Each frame shows the paths up to one step (``frames`` steps spread evenly over the
-    run); the step number is in the title. ``styles`` is passed to :func:`plot_paths`.
-    The figure is closed before returning, so
-    ``IPython.display.HTML(anim.to_jshtml())`` shows the animation and no static copy.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation
-
-    arrays = _check_paths(paths)
-    steps = min(len(a) for a in arrays.values()) - 1
-    if steps < 1:
-        raise ValueError("paths must hold at least two iterates each")
-    frames = check_int("frames", frames, 2)
-    if check_real("interval", interval) <= 0:
-        raise ValueError(f"interval must be > 0 (milliseconds between frames), got {interval}")
-    shown = np.unique(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int))
-    fig, ax = plt.subplots(figsize=figsize)
-    plot_paths(ax, landscape, {k: a[:1] for k, a in arrays.items()}, title=title, styles=styles)
-    lines = [line for line in ax.get_lines() if line.get_label() in arrays]
-    heads = [
-        ax.plot([], [], marker="o", markersize=7, color=line.get_color(), linestyle="none")[0]
-        for line in lines
-    ]
-    base = title if title is not None else landscape.name
-
-    def draw(k: int):
-        for line, head, a in zip(lines, heads, arrays.values()):
-            line.set_data(a[: k + 1, 0], a[: k + 1, 1])
-            head.set_data(a[k : k + 1, 0], a[k : k + 1, 1])
-        ax.set_title(f"{base}: step {k}")
-        return [*lines, *heads]
-
-    anim = FuncAnimation(fig, draw, frames=shown, interval=interval, blit=False)
-    plt.close(fig)
-    return anim
-
-
 def cam_overlay(
     ax: Axes,
     image,

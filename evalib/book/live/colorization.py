@@ -2,7 +2,7 @@
 for the method a reader picks (chapter "The limits of descent").
 
 A live figure shown through :class:`evalib.book.live.LiveFigure` (and its loader), with
-its page code in ``live_colorization.js``: a slider for the step ``k`` and buttons for the
+its page code in ``colorization.js``: a slider for the step ``k`` and buttons for the
 method (gradient descent, the heavy ball, Nesterov), each tuned for the problem's
 smallest and largest curvature. It uses only the public names of :mod:`evalib.book.live`
 (``LiveFigure`` and the transcriptions ``JS_FUNCTIONS``, of which it calls
@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from evalib import theory
 from evalib._checks import check_array, check_choice, check_instance, check_int
-from evalib.book.live import JS_FUNCTIONS, LiveFigure
+from evalib.book.live.base import JS_FUNCTIONS, LiveFigure
 from evalib.book.plots import PALETTE
 from evalib.optim import nesterov_lookahead
 from evalib.worst_case import GraphQuadratic, colorization, hops
@@ -39,7 +39,7 @@ from evalib.worst_case import GraphQuadratic, colorization, hops
 #: The methods a reader can pick, in the order of the buttons.
 METHODS = ("gradient descent", "heavy ball", "Nesterov")
 #: The page code of the explorer, and the transcriptions it adds to ``live.JS_FUNCTIONS``.
-JS_CODE = files("evalib.book").joinpath("live_colorization.js").read_text(encoding="utf-8")
+JS_CODE = files("evalib.book.live").joinpath("colorization.js").read_text(encoding="utf-8")
 
 _FONT = "10pt"  # the figures' smallest text, as plots.MIN_FONT_PT
 # A white card, as evalib.book.live's figures have, readable in the book's dark mode too.

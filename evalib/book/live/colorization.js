@@ -1,7 +1,7 @@
-// The colorization explorer (evalib/book/live_colorization.py): colour spreading along a
+// The colorization explorer (evalib/book/live/colorization.py): colour spreading along a
 // line of pixels, for the method and step the reader picks. Needs live.js (runMomentum).
 // The first three functions transcribe the evalib functions named in their comments,
-// with the operations in the same order; tests/test_live_colorization.py checks them
+// with the operations in the same order; tests/test_colorization.py checks them
 // against evalib to 1e-9.
 
 // evalib.worst_case.GraphQuadratic.grad on a line: A w - b, with A tridiagonal (the
@@ -27,7 +27,7 @@ function nesterovLookahead(grad, w0, lr, b, steps) {
   return [ws, zs];
 }
 
-// live_colorization.colorization_state: the iterates from w = 0 (theory.run_momentum,
+// colorization.colorization_state: the iterates from w = 0 (theory.run_momentum,
 // with b = 0 for gradient descent, or PyTorch's Nesterov iterates w - lr b z) and the
 // relative error |w_k - w*| / |w*| per step.
 function colorizationState(problem, method, lr, b, steps) {
@@ -45,7 +45,7 @@ function colorizationState(problem, method, lr, b, steps) {
   return { path, error };
 }
 
-// live_colorization.colorization_text: the readout.
+// colorization.colorization_text: the readout.
 function colorizationText(method, k, reached, reachable, error) {
   return `${method}, step ${k}: colour has reached <b>${reached}</b> pixels; ` +
     `<b>${reachable}</b> lie within k − 1 steps of a seed, the most a method in the span ` +

@@ -1,6 +1,7 @@
-// The JavaScript that evalib.live's figures run in the browser. Each function is a
-// line-by-line transcription of the evalib function named in its comment, with its
-// operations in the same order; tests/test_live.py checks each against evalib to 1e-9.
+// The JavaScript transcriptions of evalib functions that the live figures run in the
+// browser (evalib.book.live.JS_FUNCTIONS). Each function is a line-by-line transcription
+// of the evalib function named in its comment, with its operations in the same order;
+// tests/test_live.py checks each against evalib to 1e-9.
 // Results are bit for bit the same where evalib runs the same IEEE operations (NumPy);
 // where it relies on torch they agree to rounding: torch takes the gradient by autograd
 // and may fuse a multiply and an add into one rounding (an FMA).
