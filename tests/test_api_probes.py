@@ -2967,6 +2967,13 @@ add(M, "momentum_sweep-make_model-returns-the-same-module",
     ValueError, r"make_model")  # fmt: skip
 add(M, "momentum_sweep-steps-1e12", lambda: sw(steps=10**12), ValueError, r"\bsteps\b")
 
+M = "live"
+add(M, "stability_state-steps-1e8", lambda: live.stability_state(0.5, 0.6, 10**8), ValueError,
+    r"\bsteps\b")  # fmt: skip
+add(M, "ravine_explorer-steep-quadratic",
+    lambda: live.ravine_explorer(landscapes.Quadratic((1.0, 1e4)), lr=2e-4, steps=20),
+    check=is_live)  # fmt: skip
+
 M = "runtime"
 add(
     M,

@@ -65,6 +65,7 @@ def stability_state(h: float, beta: float, steps: int) -> dict[str, Any]:
     iteration ``x_k`` of one direction with ``λ = 1``, ``α = h`` from ``x_0 = 1``
     (``theory.run_momentum``) and the two roots (``theory.momentum_roots``)."""
     h, beta = _plane_point(h, beta)
+    steps = check_int("steps", steps, 2, 1000)  # the explorer's range
     xs = theory.run_momentum(lambda w: w, [1.0], h, beta, steps)[:, 0]
     roots = theory.momentum_roots(h, beta)
     return {
