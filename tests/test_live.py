@@ -368,6 +368,7 @@ def stand_in(value: Any, sliders: dict[str, float]) -> Any:
             "value": sliders.get(value.name, value.value),
             "start": value.start,
             "end": value.end,
+            "step": value.step,
         }
     if isinstance(value, ColumnDataSource):
         return {"data": {k: np.asarray(v).tolist() for k, v in value.data.items()}}
@@ -1059,3 +1060,10 @@ def test_ravine_explorer_on_a_steep_quadratic_gets_a_slider_fine_enough_for_its_
     default = live.ravine_explorer(ravine)  # the chapter's: as it was
     (alpha,) = [s for s in default.layout.select({"type": Slider}) if s.name == "ravine-alpha"]
     assert (alpha.start, alpha.end, alpha.step, alpha.format) == (0.001, 0.2, 0.001, "0.000")
+
+
+def test_ravine_click_on_a_steep_quadratic_rounds_to_the_sliders_finer_step(page):
+    steep = landscapes.Quadratic((1.0, 1e4))
+    callback = tap_callback(live.ravine_explorer(steep, lr=2e-4, beta=0.5, steps=20))
+    out = run_callback(page, callback, cb_obj={"x": 0.000123456, "y": 0.5})
+    assert out["alpha"]["value"] == 0.000123 and out["beta"]["value"] == 0.5

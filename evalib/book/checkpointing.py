@@ -49,8 +49,8 @@ class Checkpoints:
     Built before training, it checks and changes nothing: that ``path`` can be written
     (a folder, a missing permission or a name too long for the file system fails here,
     not after the first epoch), and, with ``resume=True``, that the checkpoint there fits
-    the objects (:func:`load_checkpoint`'s checks). :attr:`start` is the epoch the run
-    continues after (0 for a new run) and :attr:`steps_done` the scheduler steps already
+    the objects (:func:`load_checkpoint`'s checks). ``start`` is the epoch the run
+    continues after (0 for a new run) and ``steps_done`` the scheduler steps already
     taken. ``resume=True`` without a checkpoint starts a new run, which needs new
     objects: a scheduler that has stepped or an optimizer that holds state (momentum
     buffers) means a run stopped before its first checkpoint, and is refused.
