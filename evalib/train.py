@@ -170,11 +170,11 @@ def _train_epoch(
 
 def fit(
     model: nn.Module, optimizer: torch.optim.Optimizer, train_loader: Loader,
-    test_loader: Loader | None = None, epochs: int = 1, scheduler: Scheduler | None = None, *,
-    loss_fn: LossFn | None = None, device: torch.device | str | None = None,
-    amp: bool | None = None, channels_last: bool | None = None,
-    checkpoint: str | os.PathLike[str] | None = None, resume: bool = False,
-    progress: bool = True, desc: str = "training",
+    test_loader: Loader | None = None, epochs: int = 1,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, *,
+    loss_fn: LossFn | None = None, device: torch.device | str | None = None, amp: bool | None = None,
+    channels_last: bool | None = None, checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False, progress: bool = True, desc: str = "training",
 ) -> History:  # fmt: skip
     """Train ``model`` for ``epochs`` epochs; return the :class:`History`.
 

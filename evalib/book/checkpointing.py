@@ -23,6 +23,7 @@ import copy
 import hashlib
 import io
 import os
+import pathlib
 import random
 import tempfile
 from collections.abc import Iterable
@@ -58,11 +59,11 @@ class Checkpoints:
 
     def __init__(
         self,
-        path: Path,
+        path: pathlib.Path,
         resume: bool,
         model: nn.Module,
         optimizer: torch.optim.Optimizer,
-        scheduler: Scheduler | None,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None,
         train_loader: Loader,
         epochs: int,
     ) -> None:
@@ -115,7 +116,7 @@ def save_checkpoint(
 
     The file holds the model, optimizer and scheduler state dicts, the epoch, the
     history and the random generators' states (torch, CUDA, NumPy, Python, and the
-    training loader's shuffling generator, if it has one: see :class:`Loader`). It is
+    training loader's shuffling generator, if it has one: see :class:`evalib.train.Loader`). It is
     a ``torch.save`` zip whose comment holds a SHA-256 of the bytes before it, which
     :func:`load_checkpoint` checks. It is written to a temporary file of its own in the
     same folder, flushed to the disk and renamed over ``path``, so an interruption (or
