@@ -1,13 +1,13 @@
 """Moving averages of a 1-D series: simple, weighted and exponential.
 
-The chapter "Moving averages" explains each one; momentum (chapters 2 and 4) is the
-exponential moving average of gradients, :func:`ewma_recursion`. All functions take
-any 1-D array-like of finite real numbers (a list, a NumPy array, a torch tensor: read
-as its values) and return a float64 NumPy array of the same length. Complex, boolean
-or non-numeric input raises a ``TypeError``; empty, non-1-D or non-finite input a
-``ValueError``, and so do values beyond ``±2**960 ≈ ±1e289``, where a sum of the
-series' values could leave the float range (a series that large is a unit error:
-rescale it).
+The chapter "Moving averages" explains each one; momentum's buffer (chapters 2 and 4)
+is ``1/(1-beta)`` times the exponential moving average of the gradients,
+:func:`ewma_recursion`. All functions take any 1-D array-like of finite real numbers
+(a list, a NumPy array, a torch tensor: read as its values) and return a float64 NumPy
+array of the same length. Complex, boolean or non-numeric input raises a
+``TypeError``; empty, non-1-D or non-finite input a ``ValueError``, and so do values
+beyond ``±2**960 ≈ ±1e289``, where a sum of the series' values could leave the float
+range (a series that large is a unit error: rescale it).
 """
 
 from __future__ import annotations
