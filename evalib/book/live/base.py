@@ -73,6 +73,8 @@ def js_source(name: str) -> str:
 
 
 #: The JavaScript transcriptions of evalib functions that the live figures run.
+#:
+#: :meta hide-value:
 JS_FUNCTIONS = js_source("transcriptions.js")
 _LOADER = js_source("loader.js")
 

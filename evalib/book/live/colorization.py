@@ -39,6 +39,8 @@ from evalib.worst_case import GraphQuadratic, colorization, hops
 #: The methods a reader can pick, in the order of the buttons.
 METHODS = ("gradient descent", "heavy ball", "Nesterov")
 #: The page code of the explorer, and the transcriptions it adds to ``live.JS_FUNCTIONS``.
+#:
+#: :meta hide-value:
 JS_CODE = files("evalib.book.live").joinpath("colorization.js").read_text(encoding="utf-8")
 
 _FONT = "10pt"  # the figures' smallest text, as plots.MIN_FONT_PT
