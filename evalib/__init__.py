@@ -23,6 +23,7 @@ The book's machinery, in ``evalib.book``: what runs the chapters, not what they 
 - ``evalib.book.live``: live figures whose sliders recompute in the reader's browser.
 - ``evalib.book.live.colorization``: the colorization explorer ("The limits of descent").
 - ``evalib.book.data``: CIFAR-10 loaders with an offline digits fallback.
+- ``evalib.book.checkpointing``: checkpoints of a training run, to resume it exactly.
 - ``evalib.book.digits``: the offline digits: handwritten digits on cluttered canvases, with boxes.
 - ``evalib.book.glue``: the numbers the prose quotes, stored for the book build (myst-nb).
 """

@@ -27,40 +27,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from numbers import Integral
-from typing import NamedTuple, TypeGuard
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from evalib._checks import instance
+from evalib._checks import check_indices, check_instance, check_tensor
 
 __all__ = ["GradCAM", "GradCAMPlusPlus", "PointingGame", "pointing_game"]
 
 Targets = int | Sequence[int] | Tensor | None
-
-
-@contextmanager
-def _frozen_eval(model: nn.Module) -> Iterator[None]:
-    """``model`` in eval mode with every parameter frozen; on exit, also after an error,
-    every submodule's train/eval mode and every parameter's ``requires_grad`` as before."""
-    modes = [(m, m.training) for m in model.modules()]
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    try:
-        model.eval()  # no dropout, no batch-norm statistics updated by a map
-        for p, _ in flags:
-            p.requires_grad_(False)  # gradients flow to the input only: .grad stays untouched
-        yield
-    finally:
-        for m, training in modes:
-            m.training = training
-        for p, requires_grad in flags:
-            p.requires_grad_(requires_grad)
-
-
-def _is_int(value: object) -> TypeGuard[Integral]:
-    return isinstance(value, Integral) and not isinstance(value, bool)  # True is no class index
 
 
 class GradCAM:
@@ -72,42 +49,27 @@ class GradCAM:
         ``"layer4"``) whose output is a batch of feature maps ``(N, K, h, w)``.
 
     ``cam(x, targets)`` (or ``self(x, targets)``) runs the model in eval mode with its
-    parameters frozen, so no ``.grad`` of the model is touched, and afterwards restores
-    every submodule's train/eval mode and every parameter's ``requires_grad`` flag,
-    also when the call raises. ``close()`` drops the activations and gradients the
-    object keeps from its last call, after which calls raise ``RuntimeError``; a
+    parameters frozen, so no ``.grad`` of the model is touched, and afterwards puts the
+    model back as it was, also when the call raises: every submodule's train/eval mode,
+    every parameter's ``requires_grad`` flag, and the tensors its forward pass keeps on
+    its modules (:class:`evalib.models.ResNet18`'s ``activations`` and ``gradients``).
+    ``close()`` drops the activations and gradients the object keeps from its last
+    call, after which calls raise ``RuntimeError``; a
     ``with GradCAM(model, model.layer4) as cam:`` block calls it at its end.
 
     A call refuses, with a ``ValueError`` and before it changes anything: images that
-    are not finite, a model whose parameters or buffers were created under
-    ``torch.inference_mode()`` (they cannot take part in a backward pass), and a
-    target layer that runs more than once in one forward pass (its activations and
-    gradients would come from different calls). A map that comes out NaN or infinite
-    (the model produced non-finite values) raises a ``ValueError`` too, rather than
-    reading as "no evidence".
+    are not finite (or on the meta device, which holds no values), a model whose
+    parameters or buffers were created under ``torch.inference_mode()`` (they cannot
+    take part in a backward pass), and a target layer that runs more than once in one
+    forward pass (its activations and gradients would come from different calls). A
+    map that comes out NaN or infinite (the model produced non-finite values) raises a
+    ``ValueError`` too, rather than reading as "no evidence".
     """
 
     def __init__(self, model: nn.Module, target_layer: nn.Module | str) -> None:
-        instance("model", model, nn.Module, "a torch.nn.Module")
-        if isinstance(target_layer, str):
-            try:
-                target_layer = model.get_submodule(target_layer)
-            except AttributeError:
-                raise ValueError(
-                    f"model has no submodule named {target_layer!r}; "
-                    "use a name from model.named_modules(), e.g. 'layer4'"
-                ) from None
-        if not isinstance(target_layer, nn.Module):
-            raise TypeError(
-                f"target_layer must be an nn.Module or a submodule name, got {type(target_layer).__name__}"
-            )
-        if not any(m is target_layer for m in model.modules()):
-            raise ValueError(
-                f"target_layer ({type(target_layer).__name__}) is not a submodule of the model; "
-                "pass a module reached from it, e.g. model.layer4"
-            )
+        check_instance("model", model, nn.Module, "a torch.nn.Module")
         self.model = model
-        self.target_layer = target_layer
+        self.target_layer = _check_layer(model, target_layer)
         self.activations: Tensor | None = None
         self.gradients: Tensor | None = None
         self._runs = 0  # forward calls of target_layer in the current pass
@@ -136,45 +98,54 @@ class GradCAM:
         image, or one class per image (a sequence of ints or an integer tensor).
         ``x`` is moved to the model's device, where the maps are returned.
         """
-        if self._closed:
-            raise RuntimeError("this GradCAM was closed; create a new one")
-        x = self._images(x)
-        self._refuse_inference_tensors()
+        x, chosen = self._check_call(x, targets)
         handle = self.target_layer.register_forward_hook(self._forward_hook)
         self.activations = self.gradients = None
         self._runs = 0
         try:
-            with _frozen_eval(self.model), torch.inference_mode(False), torch.enable_grad():
+            with _untouched(self.model), torch.inference_mode(False), torch.enable_grad():
                 # A fresh leaf: x may be an inference tensor, and backward must stop at it.
                 x_in = x.detach().clone().requires_grad_(True)
                 logits = self.model(x_in)
-                if not isinstance(logits, Tensor) or logits.dim() != 2:
-                    raise ValueError("model must return logits of shape (N, classes)")
-                if self.activations is None:
-                    raise RuntimeError("target_layer did not run in the model's forward pass")
-                chosen = self._targets(targets, logits)
+                chosen = _classes(chosen, logits)
                 # In eval mode the images do not interact, so one backward of the sum
                 # gives every image the gradient of its own score.
                 score = logits.gather(1, chosen[:, None]).sum()
                 torch.autograd.grad(score, x_in)
         finally:
             handle.remove()
-        if self.gradients is None:
-            raise RuntimeError("no gradient reached target_layer; does the output depend on it?")
+        if self.activations is None or self.gradients is None:
+            raise RuntimeError(
+                "target_layer did not run in the model's forward pass, or no gradient reached "
+                "it: does the output depend on it?"
+            )
         return self._maps(self.activations, self.gradients, tuple(x.shape[-2:]))
 
     __call__ = cam
+
+    def _check_call(self, x: Any, targets: Targets) -> tuple[Tensor, Tensor | None]:
+        """``x`` checked and moved to the model's device (as pytorch-grad-cam moves it),
+        ``targets`` as one class index per image (None: the predicted classes)."""
+        if self._closed:
+            raise RuntimeError("this GradCAM was closed; create a new one")
+        check_tensor("x", x, dims="N, C, H, W", dtype="float")
+        weight = next(self.model.parameters(), None)
+        x = check_tensor("x", x if weight is None else x.to(weight.device), finite=True)
+        if any(t.is_inference() for t in (*self.model.parameters(), *self.model.buffers())):
+            raise ValueError(
+                "the model's tensors were created under torch.inference_mode(), so no gradient "
+                "can flow through them: build it outside (use torch.no_grad() there instead)"
+            )
+        return x, None if targets is None else check_indices("targets", targets, len(x))
 
     def _maps(self, A: Tensor, G: Tensor, size: tuple[int, ...]) -> Tensor:
         """The Grad-CAM formula, ``(N, *size)``: ``ReLU(Σ_k α_k A^k)`` with ``α`` from
         :meth:`weights`, upsampled bilinearly to ``size``, divided by its max (0 stays 0)."""
         alpha = self.weights(A, G)  # (N, K)
         maps = F.relu((alpha[:, :, None, None] * A).sum(dim=1, keepdim=True))  # (N, 1, h, w)
-        if not bool(torch.isfinite(maps).all()):
-            raise ValueError(
-                "the map is not finite: the model's activations or gradients at target_layer "
-                "hold NaN or infinite values (check the model's weights)"
-            )
+        check_tensor(
+            "the map (from the activations and gradients at target_layer)", maps, finite=True
+        )
         maps = F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
         peak = maps.amax(dim=(2, 3), keepdim=True)
         maps = torch.where(peak > 0, maps / peak.clamp_min(torch.finfo(maps.dtype).tiny), 0.0)
@@ -182,12 +153,7 @@ class GradCAM:
 
     def _forward_hook(self, module: nn.Module, inputs: tuple, output: Tensor) -> None:
         """Keep the target layer's output ``A`` and hook its gradient."""
-        if not isinstance(output, Tensor) or output.dim() != 4:
-            shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
-            raise ValueError(
-                f"target_layer must output feature maps (N, K, h, w), got {shape}; "
-                "choose a convolutional layer or stage"
-            )
+        check_tensor("target_layer's output (feature maps)", output, dims="N, K, h, w")
         self._runs += 1
         if self._runs > 1:
             raise ValueError(
@@ -201,69 +167,54 @@ class GradCAM:
     def _save_gradient(self, grad: Tensor) -> None:
         self.gradients = grad.detach()
 
-    def _images(self, x: Tensor) -> Tensor:
-        """``x`` checked and on the model's device (as pytorch-grad-cam moves it)."""
-        if not isinstance(x, Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if x.dim() != 4:
-            raise ValueError(
-                f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}"
-            )
-        if not x.dtype.is_floating_point:
-            raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
-        weight = next(self.model.parameters(), None)
-        if weight is not None:
-            x = x.to(weight.device)
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError("x must be finite, but it holds NaN or infinite values")
-        return x
 
-    def _refuse_inference_tensors(self) -> None:
-        """Refuse a model made under ``inference_mode``, before anything is changed: its
-        tensors cannot enter a backward pass, nor could their ``requires_grad`` be restored."""
-        named = [*self.model.named_parameters(), *self.model.named_buffers()]
-        frozen = [name for name, t in named if t.is_inference()]
-        if frozen:
-            raise ValueError(
-                f"the model's tensors were created under torch.inference_mode() ({frozen[0]} and "
-                f"{len(frozen) - 1} more), so no gradient can flow through them; build the model "
-                "outside inference_mode (use torch.no_grad() there instead)"
-            )
+def _check_layer(model: nn.Module, layer: Any) -> nn.Module:
+    """``layer`` (a module or a dotted name) as a submodule of ``model``."""
+    named = dict(model.named_modules())
+    if isinstance(layer, str) and layer not in named:
+        raise ValueError(
+            f"model has no submodule named {layer!r}: use one of model.named_modules()"
+        )
+    layer = named.get(layer, layer) if isinstance(layer, str) else layer
+    check_instance("target_layer", layer, nn.Module, "an nn.Module or a submodule name")
+    if not any(m is layer for m in named.values()):
+        raise ValueError("target_layer is not a submodule of the model: pass e.g. model.layer4")
+    return layer
 
-    def _targets(self, targets: Targets, logits: Tensor) -> Tensor:
-        """Class index per sample, ``(N,)``, checked against the logits' width."""
-        n, classes = logits.shape
-        if targets is None:
-            return logits.argmax(dim=1)
-        if isinstance(targets, Tensor) and not (
-            targets.dtype.is_floating_point
-            or targets.dtype.is_complex
-            or targets.dtype == torch.bool
-        ):
-            chosen = targets.reshape(-1)
-        elif _is_int(targets):
-            chosen = torch.full((n,), int(targets))
-        elif isinstance(targets, Sequence) and all(map(_is_int, targets)):
-            chosen = torch.tensor([int(t) for t in targets], dtype=torch.long)
-        else:
-            got = (
-                f"a tensor of {targets.dtype}"
-                if isinstance(targets, Tensor)
-                else type(targets).__name__
-            )
-            raise TypeError(
-                f"targets must be None, an int, a sequence of ints or an integer tensor, got {got}"
-            )
-        if chosen.numel() != n:
-            raise ValueError(
-                f"targets must give one class per image: {chosen.numel()} for {n} images"
-            )
-        if n and not bool(((chosen >= 0) & (chosen < classes)).all()):
-            raise ValueError(
-                f"targets must lie in [0, {classes - 1}] (the model has {classes} outputs), "
-                f"got {chosen.tolist()}"
-            )
-        return chosen.to(device=logits.device, dtype=torch.long)
+
+def _classes(chosen: Tensor | None, logits: Any) -> Tensor:
+    """The class of each image, ``(N,)``: ``chosen`` (checked against the logits' width)
+    or, for None, each image's predicted class."""
+    check_tensor("the model's output (logits)", logits, dims="N, classes")
+    if chosen is None:
+        return logits.argmax(dim=1)
+    classes = logits.shape[1]
+    if not bool(((chosen >= 0) & (chosen < classes)).all()):
+        raise ValueError(f"targets must lie in [0, {classes - 1}], got {chosen.tolist()}")
+    return chosen.to(logits.device).clone()  # a clone: chosen may be an inference tensor
+
+
+@contextmanager
+def _untouched(model: nn.Module) -> Iterator[None]:
+    """``model`` in eval mode with every parameter frozen; on exit, also after an error,
+    every submodule's train/eval mode, every parameter's ``requires_grad`` and every
+    tensor a module keeps as an attribute (a forward pass may store some) as before."""
+    modes = [(m, m.training) for m in model.modules()]
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    kept = [(m, {k: v for k, v in vars(m).items() if v is None or torch.is_tensor(v)})
+            for m in model.modules()]  # fmt: skip
+    try:
+        model.eval()  # no dropout, no batch-norm statistics updated by a map
+        for p, _ in flags:
+            p.requires_grad_(False)  # gradients flow to the input only: .grad stays untouched
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
+        for p, requires_grad in flags:
+            p.requires_grad_(requires_grad)
+        for m, tensors in kept:
+            vars(m).update(tensors)
 
 
 class GradCAMPlusPlus(GradCAM):
@@ -313,37 +264,26 @@ def pointing_game(maps: Tensor, boxes: Tensor) -> PointingGame:
     ``mean_i area(box_i) / (H*W)``: what a peak placed uniformly at random scores on
     average, the bar a map must clear to show that it localises anything.
     """
-    if not isinstance(maps, Tensor) or not isinstance(boxes, Tensor):
-        raise TypeError("maps and boxes must be torch tensors")
-    if not maps.dtype.is_floating_point:
-        raise TypeError(f"maps must be a float tensor of shape (N, H, W), got {maps.dtype}")
-    if maps.dim() != 3:
-        raise ValueError(
-            f"maps must be a float tensor of shape (N, H, W), got shape {tuple(maps.shape)}"
-        )
-    n, height, width = maps.shape
-    if boxes.dtype.is_floating_point or boxes.dtype.is_complex or boxes.dtype == torch.bool:
-        raise TypeError(f"boxes must be an integer tensor of shape ({n}, 4), got {boxes.dtype}")
-    if boxes.shape != (n, 4):
-        raise ValueError(
-            f"boxes must be an integer tensor of shape ({n}, 4), got shape {tuple(boxes.shape)}"
-        )
-    if n == 0:
-        raise ValueError("maps holds no image")
-    boxes = boxes.to(device=maps.device, dtype=torch.long)
-    x0, y0, x1, y1 = boxes.unbind(dim=1)
-    if not bool(
-        ((0 <= x0) & (x0 < x1) & (x1 <= width) & (0 <= y0) & (y0 < y1) & (y1 <= height)).all()
-    ):
-        raise ValueError(
-            f"every box in boxes needs 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} "
-            "(pixels, x1 and y1 exclusive)"
-        )
-    if not bool(torch.isfinite(maps).all()):
-        raise ValueError("maps must be finite, but they hold NaN or infinite values")
+    n, height, width, (x0, y0, x1, y1) = _check_maps_and_boxes(maps, boxes)
     flat = maps.reshape(n, -1)
     peak_value, peak = flat.max(dim=1)
     y, x = peak // width, peak % width
     hits = (x0 <= x) & (x < x1) & (y0 <= y) & (y < y1) & (peak_value > 0)
     area = ((x1 - x0) * (y1 - y0)).double() / (height * width)
     return PointingGame(hits.cpu(), float(hits.double().mean()), float(area.mean()))
+
+
+def _check_maps_and_boxes(maps: Any, boxes: Any) -> tuple[int, int, int, list[Tensor]]:
+    """``maps`` finite ``(N, H, W)`` floats with ``N >= 1``; ``boxes`` integer ``(N, 4)``
+    inside the maps; returns ``N, H, W`` and the boxes' four columns on ``maps``' device."""
+    n, height, width = check_tensor("maps", maps, dims="N, H, W", dtype="float", finite=True,
+                                    nonempty=True).shape  # fmt: skip
+    check_tensor("boxes", boxes, dims=(n, 4), dtype="integer")
+    x0, y0, x1, y1 = boxes.to(device=maps.device, dtype=torch.long).unbind(dim=1)
+    if not bool(
+        ((0 <= x0) & (x0 < x1) & (x1 <= width) & (0 <= y0) & (y0 < y1) & (y1 <= height)).all()
+    ):
+        raise ValueError(
+            f"boxes need 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} (pixels)"
+        )
+    return n, height, width, [x0, y0, x1, y1]

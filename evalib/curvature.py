@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from evalib._checks import finite_real, function, integer
+from evalib._checks import check_callable, check_int, check_real
 
 __all__ = ["Eigen", "hessian_vector_product", "top_eigen", "directional_curvature"]
 
@@ -106,7 +106,7 @@ def hessian_vector_product(loss: Loss, params: Sequence[Tensor], vector: Tensor)
     :raises ValueError: for ``params`` without ``requires_grad``, a ``vector`` of the
         wrong length or not finite, or a loss that is not a finite scalar of ``params``.
     """
-    function("loss", loss)
+    check_callable("loss", loss)
     params = _check_params(params)
     vector = _check_vector("vector", vector, params)
     return _Hessian(loss, params) @ vector
@@ -150,13 +150,13 @@ def top_eigen(
         a negative ``tol``, a zero or wrongly sized ``start``, or a loss that is not a
         finite scalar computed from ``params``.
     """
-    function("loss", loss)
+    check_callable("loss", loss)
     params = _check_params(params)
-    iterations = integer("iterations", iterations, 1)
-    tol = finite_real("tol", tol)
+    iterations = check_int("iterations", iterations, 1)
+    tol = check_real("tol", tol)
     if tol < 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
-    seed = integer("seed", seed, 0)
+    seed = check_int("seed", seed, 0)
     if start is not None:
         start = _check_vector("start", start, params)
         if not bool(start.any()):
@@ -225,7 +225,7 @@ def directional_curvature(
     :raises ValueError: for ``params`` without ``requires_grad``, a zero, wrongly sized
         or non-finite ``direction``, or a loss that is not a finite scalar of ``params``.
     """
-    function("loss", loss)
+    check_callable("loss", loss)
     params = _check_params(params)
     if direction is not None:
         direction = _check_vector("direction", direction, params)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
-from evalib._checks import finite_real, integer, real_array
+from evalib._checks import check_array, check_int, check_real
 
 __all__ = [
     "Landscape",
@@ -42,23 +42,15 @@ Point = tuple[float, float]
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 
 
-def _real(name: str, value: Any, *, positive: bool = False) -> float:
-    """``value`` as a finite float (``> 0`` when ``positive``), else TypeError/ValueError."""
-    out = finite_real(name, value)
-    if positive and out <= 0:
-        raise ValueError(f"{name} must be > 0, got {out}")
-    return out
-
-
-def _pair(name: str, value: Any) -> Point:
+def _check_pair(name: str, value: Any) -> Point:
     """``value`` as a pair of finite floats, else TypeError/ValueError naming it."""
-    arr = real_array(name, value)
+    arr = check_array(name, value)
     if arr.shape != (2,):
         raise ValueError(f"{name} must be a pair (x, y), got shape {arr.shape}")
     return (float(arr[0]), float(arr[1]))
 
 
-def _bounds(bounds: Any) -> Bounds:
+def _check_bounds(bounds: Any) -> Bounds:
     """``bounds`` as ``((xmin, xmax), (ymin, ymax))`` of finite floats with min < max."""
     if (
         isinstance(bounds, (str, bytes))
@@ -68,7 +60,7 @@ def _bounds(bounds: Any) -> Bounds:
         raise TypeError(f"bounds must be ((xmin, xmax), (ymin, ymax)), got {type(bounds).__name__}")
     if len(bounds) != 2:
         raise ValueError(f"bounds must be ((xmin, xmax), (ymin, ymax)), got {bounds!r}")
-    pairs = (_pair("bounds[0]", bounds[0]), _pair("bounds[1]", bounds[1]))
+    pairs = (_check_pair("bounds[0]", bounds[0]), _check_pair("bounds[1]", bounds[1]))
     for i, (lo, hi) in enumerate(pairs):
         if not lo < hi:
             raise ValueError(f"bounds[{i}] must be (min, max) with min < max, got {(lo, hi)}")
@@ -116,7 +108,7 @@ class Landscape:
                 w = w.to(torch.get_default_dtype())
             is_torch = True
         else:  # NaN and inf pass: a diverged trajectory's rows may be evaluated
-            w = real_array("w", w, finite=False)
+            w = check_array("w", w, finite=False)
             is_torch = False
         if w.ndim == 0 or w.shape[-1] != 2:
             raise ValueError(f"w must have shape (2,) or (..., 2), got {tuple(w.shape)}")
@@ -137,8 +129,8 @@ class Landscape:
         self, n: int = 200, bounds: Bounds | None = None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """``X, Y, Z`` arrays of shape ``(n, n)`` over ``bounds``, for ``contour(X, Y, Z)``."""
-        n = integer("n", n, 2)
-        (x0, x1), (y0, y1) = self.bounds if bounds is None else _bounds(bounds)
+        n = check_int("n", n, 2, 4096)  # 4096² points, 128 MiB per array: more than any plot
+        (x0, x1), (y0, y1) = self.bounds if bounds is None else _check_bounds(bounds)
         X, Y = np.meshgrid(np.linspace(x0, x1, int(n)), np.linspace(y0, y1, int(n)))
         Z = np.asarray(self._value(X, Y), dtype=np.float64)
         return X, Y, Z
@@ -174,14 +166,15 @@ class Quadratic(Landscape):
     ) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {type(name).__name__}")
-        lam = _pair("eigvals", eigvals)
-        if min(lam) <= 0:
+        lam = _check_pair("eigvals", eigvals)
+        if min(lam) <= 0 or not math.isfinite(max(lam) / min(lam)):
             raise ValueError(
-                f"eigvals must both be > 0 (a convex quadratic with a unique minimum), got {lam}"
+                "eigvals must both be > 0 (a convex quadratic with a unique minimum) and their "
+                f"ratio, the condition number, within the float range; got {lam}"
             )
         self.eigvals: NDArray[np.float64] = np.array(lam)
-        self.angle: float = _real("angle", angle)
-        c = _pair("center", center)
+        self.angle: float = check_real("angle", angle)
+        c = _check_pair("center", center)
         cos, sin = math.cos(self.angle), math.sin(self.angle)
         self.eigvecs: NDArray[np.float64] = np.array([[cos, -sin], [sin, cos]])
         self.A: NDArray[np.float64] = self.eigvecs @ np.diag(self.eigvals) @ self.eigvecs.T
@@ -197,11 +190,11 @@ class Quadratic(Landscape):
             i_flat = int(np.argmin(self.eigvals))
             u_flat, u_steep = self.eigvecs[:, i_flat], self.eigvecs[:, 1 - i_flat]
             start = self.center - 4.0 * u_flat + 1.0 * u_steep
-        self.start = _pair("start", start)
+        self.start = _check_pair("start", start)
         if bounds is None:
             r = 1.25 * max(np.abs(np.asarray(self.start) - self.center).max(), 1.0)
             bounds = ((c[0] - r, c[0] + r), (c[1] - r, c[1] + r))
-        self.bounds = _bounds(bounds)
+        self.bounds = _check_bounds(bounds)
 
     def _coef(self) -> tuple[float, float, float, float, float]:
         """``a11, a12, a22`` of the symmetric ``A`` and ``c1, c2`` of ``c``, as Python floats.
@@ -242,8 +235,8 @@ class Rosenbrock(Landscape):
     log_scale = True
 
     def __init__(self, a: float = 1.0, b: float = 100.0) -> None:
-        self.a = _real("a", a)
-        self.b = _real("b", b, positive=True)
+        self.a = check_real("a", a)
+        self.b = check_real("b", b, above=0)
         self.name = "Rosenbrock"
         self.minimum = (self.a, self.a**2)
         self.stationary_point = self.minimum

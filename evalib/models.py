@@ -20,11 +20,13 @@ Two changes to the usual model:
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from evalib._checks import integer
+from evalib._checks import check_int, check_tensor
 
 __all__ = ["BasicBlock", "ResNet18"]
 
@@ -44,10 +46,9 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
         super().__init__()
-        in_channels = integer("in_channels", in_channels, 1)
-        channels = integer("channels", channels, 1)
-        stride = integer("stride", stride, 1)
-        self.in_channels = in_channels
+        in_channels = check_int("in_channels", in_channels, 1)
+        channels = check_int("channels", channels, 1)
+        stride = check_int("stride", stride, 1)
         self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(channels)
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, padding=1, bias=False)
@@ -61,9 +62,6 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`` for ``x`` of shape ``(N, in_channels, H, W)``."""
-        if not torch.is_tensor(x) or x.dim() != 4 or x.shape[1] != self.in_channels:
-            got = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-            raise ValueError(f"x must be a batch (N, {self.in_channels}, H, W), got {got}")
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         # Out of place on purpose: no in-place op touches a tensor a hook may hold.
@@ -82,14 +80,17 @@ class ResNet18(nn.Module):
     After ``out = model(x)`` with autograd on, ``model.activations`` is the ``layer4``
     output ``A`` (detached), shape ``(N, 8·width, ⌈H/8⌉, ⌈W/8⌉)``; after a backward
     pass from ``out``, ``model.gradients`` is ``∂(backpropagated scalar)/∂A``, same
-    shape. Under ``torch.no_grad()`` or ``torch.inference_mode()`` no hook is
-    registered and both attributes are ``None``: there is nothing to differentiate.
+    shape, and ``model.activations`` the ``A`` of that same forward pass (after two
+    forward passes, a backward pass through the first pairs the first's tensors).
+    Under ``torch.no_grad()`` or ``torch.inference_mode()`` no hook is registered and
+    both attributes are ``None``: there is nothing to differentiate; inside a
+    ``torch.func`` transform (``vmap``, ``grad``) nothing is kept either.
     """
 
     def __init__(self, num_classes: int = 10, width: int = 64) -> None:
         super().__init__()
-        self.num_classes = integer("num_classes", num_classes, 1)
-        self.width = integer("width", width, 1)
+        self.num_classes = check_int("num_classes", num_classes, 1, 10**6)
+        self.width = check_int("width", width, 1, 512)  # 512: 715 M parameters, 2.9 GB
         w = self.width
         self.conv1 = nn.Conv2d(3, w, 3, 1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(w)
@@ -108,10 +109,6 @@ class ResNet18(nn.Module):
             BasicBlock(in_channels, channels, stride), BasicBlock(channels, channels, 1)
         )
 
-    def _save_gradient(self, grad: Tensor) -> None:
-        """Tensor hook on the layer4 output: runs during backward, receives ∂L/∂A."""
-        self.gradients = grad.detach()
-
     def features(self, x: Tensor) -> Tensor:
         """The ``layer4`` output ``A`` for a batch ``x`` of shape ``(N, 3, H, W)``."""
         out = F.relu(self.bn1(self.conv1(x)))
@@ -123,40 +120,54 @@ class ResNet18(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Class scores ``(N, num_classes)`` for a batch ``x`` of shape ``(N, 3, H, W)``.
 
-        ``x`` must have the weights' dtype (e.g. float32; under ``torch.autocast`` the
-        autocast rules apply instead); a TypeError names both dtypes otherwise.
+        ``x`` must have the weights' dtype and device (under ``torch.autocast`` the
+        autocast rules decide the dtype); a TypeError or ValueError names both otherwise.
         """
-        if not torch.is_tensor(x):
-            raise TypeError(f"x must be a torch tensor of images, got {type(x).__name__}")
-        if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(
-                f"x must be a batch of RGB images (N, 3, H, W), got shape {tuple(x.shape)}"
-            )
-        weights = self.conv1.weight.dtype
-        if x.dtype != weights and not torch.is_autocast_enabled(x.device.type):
-            fix = (
-                f"convert the input (x.to({weights})) or the model (model.to({x.dtype}))"
-                if x.is_floating_point()
-                else "images must be floating-point (e.g. x.float() / 255, then normalised)"
-            )
-            raise TypeError(f"x has dtype {x.dtype} but the model's weights are {weights}: {fix}")
-        if x.device != self.conv1.weight.device:
-            raise ValueError(
-                f"x is on {x.device} but the model's weights are on {self.conv1.weight.device}: "
-                "move one of them (x.to(device) or model.to(device))"
-            )
-        # Train-mode batch norm needs two values per channel, also after layer4's H/8 x W/8.
-        if self.training and x.shape[0] * (-(-x.shape[2] // 8)) * (-(-x.shape[3] // 8)) < 2:
-            raise ValueError(
-                f"x of shape {tuple(x.shape)} leaves one value per channel after layer4, which batch "
-                "norm cannot normalise in train mode: use a larger batch or images, or model.eval()"
-            )
+        self._check_input(x)
         out = self.features(x)
-        self.gradients = None
-        if torch.is_grad_enabled() and out.requires_grad:
-            self.activations = out.detach()
-            out.register_hook(self._save_gradient)
-        else:
-            self.activations = None
+        if not _transformed(out):  # a torch.func transform's tensors die with it: keep none
+            self._record(out)
         out = F.adaptive_max_pool2d(out, 1).flatten(1)  # (N, 8w): any H, W
         return self.linear(out)
+
+    def _check_input(self, x: Tensor) -> None:
+        """A batch of RGB images with the weights' dtype and device, large enough for
+        train-mode batch norm (two values per channel, also after layer4's H/8 × W/8)."""
+        check_tensor("x", x, dims=("N", 3, "H", "W"))
+        weight = self.conv1.weight
+        if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
+            raise TypeError(
+                f"x has dtype {x.dtype} but the model's weights are {weight.dtype}: convert one "
+                "(x.to(...) or model.to(...); images: x.float() / 255, then normalise)"
+            )
+        if x.device != weight.device:
+            raise ValueError(
+                f"x is on {x.device}, the model's weights on {weight.device}: move one"
+            )
+        if self.training and len(x) * -(-x.shape[2] // 8) * -(-x.shape[3] // 8) < 2:
+            raise ValueError(
+                f"x of shape {tuple(x.shape)} leaves one value per channel after layer4, which "
+                "train-mode batch norm cannot normalise: use more or larger images, or model.eval()"
+            )
+
+    def _record(self, out: Tensor) -> None:
+        """Keep the layer4 output ``A`` and hook its gradient (with autograd on only)."""
+        self.activations = self.gradients = None
+        if torch.is_grad_enabled() and out.requires_grad:
+            self.activations = out.detach()
+            out.register_hook(partial(self._save_gradient, self.activations))
+
+    def _save_gradient(self, activations: Tensor, grad: Tensor) -> None:
+        """Tensor hook on one forward pass's layer4 output: runs during its backward pass
+        and keeps ``∂L/∂A`` together with that pass's ``A`` (so a backward through an
+        earlier forward pass never pairs its gradients with later activations)."""
+        self.activations, self.gradients = activations, grad.detach()
+
+
+def _transformed(t: Tensor) -> bool:
+    """Whether ``t`` lives inside a ``torch.func`` transform (``vmap``, ``grad``): its
+    values are the transform's own and dead once it returns, so none is kept. Under
+    ``torch.compile`` (which cannot trace the query) the answer is no."""
+    if torch.compiler.is_compiling():
+        return False
+    return bool(torch._C._functorch.is_functorch_wrapped_tensor(t))

@@ -26,8 +26,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from evalib._checks import finite_real as _real
-from evalib._checks import function, instance, integer, unit_interval
+from evalib._checks import check_callable, check_instance, check_int, check_real, check_tensor
+from evalib.averages import ewma_recursion
 
 __all__ = [
     "per_example_gradients",
@@ -43,26 +43,12 @@ __all__ = [
 # The most values sample_minibatch_gradients builds (or permutes) at once: 2**27 float64
 # numbers are 1 GiB, and take seconds to draw.
 _MAX_SAMPLED = 2**27
+_TOO_MANY = f" (at most {_MAX_SAMPLED:,} values at once: draw fewer batches, or several draws)"
 
 
-def _matrix(name: str, grads: Any) -> Tensor:
-    """``grads`` checked to be a 2-D real floating-point tensor with at least one row."""
-    if not torch.is_tensor(grads):
-        raise TypeError(
-            f"{name} must be a torch tensor (rows are gradients), got {type(grads).__name__}"
-        )
-    if grads.is_complex() or not grads.is_floating_point():
-        kind = "complex" if grads.is_complex() else "not floating-point"
-        raise TypeError(
-            f"{name} must be a real floating-point tensor, got dtype {grads.dtype} ({kind})"
-        )
-    if grads.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (rows are gradients), got shape {tuple(grads.shape)}")
-    if grads.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one row (gradient), got none")
-    if not bool(torch.isfinite(grads).all()):
-        raise ValueError(f"{name} must be finite, but it holds NaN or infinite values")
-    return grads
+def _check_matrix(name: str, grads: Any) -> Tensor:
+    """``grads``: a finite 2-D floating-point tensor with at least one row (gradient)."""
+    return check_tensor(name, grads, dims="rows, P", dtype="float", finite=True, nonempty=True)
 
 
 def per_example_gradients(
@@ -73,35 +59,14 @@ def per_example_gradients(
     Row ``i`` is ``∇_θ loss_fn(model(x[i:i+1]), y[i:i+1])`` flattened over all ``P``
     trainable parameters (in ``model.parameters()`` order). Their mean is the
     full-batch gradient of the mean loss. Computed in one pass with ``torch.func``
-    (``vmap`` over ``grad``); the model's weights, buffers and tensor attributes (such
-    as :class:`evalib.models.ResNet18`'s ``activations`` and ``gradients``) are left as
-    they were. Batch norm in train mode (which updates running statistics) is refused
-    with a ValueError: call ``model.eval()`` first.
+    (``vmap`` over ``grad``), which leaves the model's weights and buffers as they were.
+    Batch norm in train mode (which updates running statistics) is refused with a
+    ValueError: call ``model.eval()`` first.
     """
-    instance("model", model, nn.Module, "a torch.nn.Module")
-    function("loss_fn", loss_fn)
-    for name, value in (("x", x), ("y", y)):
-        if not torch.is_tensor(value) or value.ndim == 0:
-            raise TypeError(
-                f"{name} must be a torch tensor with one row per example, got {type(value).__name__}"
-            )
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(
-            f"x and y must have the same, non-zero number of rows, got {len(x)} and {len(y)}"
-        )
-    updating = [
-        name
-        for name, m in model.named_modules()
-        if isinstance(m, nn.modules.batchnorm._NormBase) and m.training and m.track_running_stats
-    ]
-    if updating:
-        raise ValueError(
-            f"per_example_gradients needs model.eval() here: {updating[0] or 'the model'} "
-            f"({type(model.get_submodule(updating[0])).__name__}) is in train mode, where it "
-            "normalises by batch statistics and updates its running statistics in place, "
-            "which has no per-example meaning. Supported: eval mode, or models without "
-            "batch-norm statistics updates"
-        )
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
+    check_callable("loss_fn", loss_fn)
+    _check_examples(model, x, y)
+
     names = [n for n, p in model.named_parameters() if p.requires_grad]
     params = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
     buffers = {n: b.detach() for n, b in model.named_buffers()}
@@ -110,10 +75,6 @@ def per_example_gradients(
         out = torch.func.functional_call(model, (p, buffers), (xi.unsqueeze(0),))
         return loss_fn(out, yi.unsqueeze(0))
 
-    # A forward pass may store tensors on the model (ResNet18's activations and the
-    # gradients its hook saves); under vmap those are transform-internal tensors that
-    # are dead afterwards, so every tensor attribute is put back as it was.
-    saved = [(m, dict(vars(m))) for m in model.modules()]
     try:
         grads = torch.func.vmap(torch.func.grad(loss_one), in_dims=(None, 0, 0))(params, x, y)
     except RuntimeError as err:  # shapes or dtypes of x and y that the model cannot take
@@ -121,15 +82,23 @@ def per_example_gradients(
             f"model and loss_fn fail on one example of x (shape {tuple(x.shape[1:])}, {x.dtype}) and "
             f"y (shape {tuple(y.shape[1:])}, {y.dtype}): {str(err).splitlines()[0]}"
         ) from err
-    finally:
-        for m, before in saved:
-            for key, value in list(vars(m).items()):
-                if torch.is_tensor(value) and before.get(key) is not value:
-                    if key in before:
-                        setattr(m, key, before[key])
-                    else:
-                        delattr(m, key)
     return torch.cat([grads[n].reshape(len(x), -1) for n in names], dim=1)
+
+
+def _check_examples(model: nn.Module, x: Any, y: Any) -> None:
+    """``x`` and ``y``: tensors of as many rows, at least one; no batch norm that would
+    update its running statistics (which has no per-example meaning)."""
+    check_tensor("x", x, nonempty=True)
+    check_tensor("y", y, nonempty=True)
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same number of rows, got {len(x)} and {len(y)}")
+    for name, m in model.named_modules():
+        if isinstance(m, nn.modules.batchnorm._NormBase) and m.training and m.track_running_stats:
+            raise ValueError(
+                f"per_example_gradients needs model.eval(): {name or 'the model'} "
+                f"({type(m).__name__}) is in train mode, where it updates its running "
+                "statistics with each batch, which has no per-example meaning"
+            )
 
 
 def sample_minibatch_gradients(
@@ -143,21 +112,12 @@ def sample_minibatch_gradients(
     ``max(P, N)`` may be at most ``2**27`` (1 GiB of float64): a larger request raises
     a ValueError instead of running for minutes.
     """
-    grads = _matrix("per_example", per_example)
+    grads = _check_matrix("per_example", per_example)
     n = grads.shape[0]
-    b = integer("batch_size", batch_size, 1, n)
-    t = integer("n_batches", n_batches, 1)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(
-            f"generator must be a torch.Generator or None, got {type(generator).__name__}"
-        )
+    b = check_int("batch_size", batch_size, 1, n)
+    check_instance("generator", generator, torch.Generator, "a torch.Generator", optional=True)
     width = max(grads.shape[1], n)  # values per batch: the result's row and its permutation
-    if t * width > _MAX_SAMPLED:
-        raise ValueError(
-            f"n_batches={t} batches of {width} values each are {t * width:,} values; "
-            f"at most {_MAX_SAMPLED:,} at once (n_batches <= {_MAX_SAMPLED // width:,} here): "
-            "draw fewer batches, or several smaller draws"
-        )
+    t = check_int("n_batches", n_batches, 1, _MAX_SAMPLED // width, hint=_TOO_MANY)
     out = torch.empty(t, grads.shape[1], dtype=grads.dtype)
     gather = 4 * b < n  # small batches: average the B chosen rows; large: a matrix product
     chunk = max(1, 2**22 // (b * grads.shape[1] if gather else n))  # bounds memory per chunk
@@ -180,9 +140,9 @@ def minibatch_variance(per_example: Tensor, batch_size: int) -> float:
     gradient; ``(N−B)/(N−1)`` is the finite-population correction (0 for ``B = N``:
     the full batch has no noise).
     """
-    grads = _matrix("per_example", per_example)
+    grads = _check_matrix("per_example", per_example)
     n = grads.shape[0]
-    b = integer("batch_size", batch_size, 1, n)
+    b = check_int("batch_size", batch_size, 1, n)
     if n == 1:
         return 0.0
     spread = (grads - grads.mean(dim=0)).pow(2).sum(dim=1).mean().item()
@@ -193,16 +153,14 @@ def ewma_rows(grads: Tensor, beta: float) -> Tensor:
     """The EWMA of a sequence of gradients, row by row: ``V_t = β V_{t−1} + (1−β) g_t``.
 
     ``V`` starts at 0, as momentum's buffer does; row ``t`` of the result is ``V_t``
-    after seeing rows ``0..t`` of ``grads``. ``(1−β) ×`` PyTorch's momentum buffer.
+    after seeing rows ``0..t`` of ``grads``: the recursion of
+    :func:`evalib.averages.ewma_recursion`, computed in float64 and returned in
+    ``grads``' dtype and device. ``(1−β) ×`` PyTorch's momentum buffer.
     """
-    grads = _matrix("grads", grads)
-    beta = unit_interval("beta", beta)
-    out = torch.empty_like(grads)
-    v = torch.zeros_like(grads[0])
-    for t in range(grads.shape[0]):
-        v = beta * v + (1.0 - beta) * grads[t]
-        out[t] = v
-    return out
+    grads = _check_matrix("grads", grads)
+    beta = check_real("beta", beta, at_least=0, below=1)
+    v = ewma_recursion(grads.detach().cpu().double().numpy(), beta)
+    return torch.from_numpy(v).to(dtype=grads.dtype, device=grads.device)
 
 
 def ewma_variance_factor(beta: float) -> float:
@@ -212,7 +170,7 @@ def ewma_variance_factor(beta: float) -> float:
     variance ``(1−β)² Σ_k β^{2k} σ² → (1−β)²/(1−β²) σ² = (1−β)/(1+β) σ²``; about
     ``(1−β)/2`` for ``β`` near 1, the noise of a plain average over ``2/(1−β)`` steps.
     """
-    beta = unit_interval("beta", beta)
+    beta = check_real("beta", beta, at_least=0, below=1)
     return (1.0 - beta) / (1.0 + beta)
 
 
@@ -224,15 +182,10 @@ def gradient_noise(grads: Tensor, full: Tensor) -> dict[str, float]:
     zero ``full``); ``cosine``: the mean cosine similarity between ``g_t`` and
     ``full`` (1 = same direction; 0 where a vector is zero).
     """
-    grads = _matrix("grads", grads)
-    if not torch.is_tensor(full):
-        raise TypeError(f"full must be a torch tensor, got {type(full).__name__}")
-    if full.is_complex() or full.dtype == torch.bool:
-        raise TypeError(f"full must be a real tensor, got dtype {full.dtype}")
+    grads = _check_matrix("grads", grads)
+    check_tensor("full", full, finite=True)
     if full.shape != grads.shape[1:]:
         raise ValueError(f"full must have shape {tuple(grads.shape[1:])}, got {tuple(full.shape)}")
-    if not bool(torch.isfinite(full).all()):
-        raise ValueError("full must be finite, but it holds NaN or infinite values")
     variance = (grads - full).pow(2).sum(dim=1).mean().item()
     cosine = nn.functional.cosine_similarity(grads, full.unsqueeze(0), dim=1).mean().item()
     signal = full.pow(2).sum().item()
@@ -254,40 +207,17 @@ def heavy_ball_noise_floor(lr: float, beta: float, eigval: float, noise_var: flo
     ``P`` solves the Lyapunov equation ``P = R P Rᵀ + σ² c cᵀ``; this returns its
     solution's ``P_ww = α σ² (1+β) / (λ (1−β) (2+2β−αλ))``. The expected loss in that
     steady state is ``½ λ P_ww``. For ``β = 0`` it is ``α σ² / (λ (2 − αλ))``.
-    Computed without intermediate overflow; a ValueError says when the variance
-    itself is beyond the float range.
+    A ValueError says when the variance is beyond the float range.
     """
-    alpha, beta = _real("lr", lr), unit_interval("beta", beta)
-    lam, sigma2 = _real("eigval", eigval), _real("noise_var", noise_var)
-    if alpha <= 0 or lam <= 0 or sigma2 < 0:
-        raise ValueError(
-            f"lr and eigval must be > 0 and noise_var >= 0, got lr={alpha}, eigval={lam}, "
-            f"noise_var={sigma2}"
-        )
-    if not alpha * lam < 2.0 + 2.0 * beta:
-        raise ValueError(
-            f"the heavy ball diverges for lr*eigval >= 2+2*beta; got {alpha * lam:g} "
-            f"with beta={beta}"
-        )
-    margin = 2.0 + 2.0 * beta - alpha * lam
-    # Multiply mantissas and add exponents, so no partial product over- or underflows.
-    mantissa, exponent = 1.0, 0
-    for factor, power in (
-        (alpha, 1),
-        (sigma2, 1),
-        (1.0 + beta, 1),
-        (lam, -1),
-        (1.0 - beta, -1),
-        (margin, -1),
-    ):
-        m, e = math.frexp(factor)
-        mantissa, exponent = (
-            (mantissa * m, exponent + e) if power > 0 else (mantissa / m, exponent - e)
-        )
-    try:
-        return math.ldexp(mantissa, exponent)
-    except OverflowError:
-        raise ValueError(
-            f"the stationary variance for lr={alpha:g}, beta={beta}, eigval={lam:g}, "
-            f"noise_var={sigma2:g} is beyond the float range (about 1.8e308)"
-        ) from None
+    alpha = check_real("lr", lr, above=0)
+    beta = check_real("beta", beta, at_least=0, below=1)
+    lam = check_real("eigval", eigval, above=0)
+    sigma2 = check_real("noise_var", noise_var, at_least=0)
+    check_real("lr*eigval", alpha * lam, below=2 + 2 * beta, hint=": the heavy ball diverges")
+
+    # α σ² first: a step near 0 and a large noise meet before anything over- or underflows.
+    p_ww = alpha * sigma2 / lam * (1 + beta) / ((1 - beta) * (2 + 2 * beta - alpha * lam))
+    check_real(
+        "the stationary variance", p_ww, hint=": lr*noise_var/eigval is beyond the float range"
+    )
+    return p_ww

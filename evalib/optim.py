@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -29,9 +29,15 @@ from numpy.typing import ArrayLike, NDArray
 from torch import Tensor
 from torch.optim import Optimizer
 
-from evalib._checks import finite_real as _real
-from evalib._checks import flag, function, integer, parameters, real_array
-from evalib.theory import _momentum_path
+from evalib._checks import (
+    check_array,
+    check_bool,
+    check_callable,
+    check_instance,
+    check_int,
+    check_params,
+    check_real,
+)
 
 __all__ = [
     "HeavyBall",
@@ -44,20 +50,16 @@ __all__ = [
 ]
 
 
+_MAX_VALUES = 2**27  # the most numbers a recorded run returns: 1 GiB of float64
+
+
 def _check_hyper(lr: Any, momentum: Any, weight_decay: Any) -> dict[str, float]:
     """The shared hyper-parameters, checked: ``lr >= 0``, ``0 <= momentum < 1``, ``weight_decay >= 0``."""
-    lr, momentum, weight_decay = (
-        _real("lr", lr),
-        _real("momentum", momentum),
-        _real("weight_decay", weight_decay),
-    )
-    if lr < 0:
-        raise ValueError(f"lr must be >= 0, got {lr}")
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum must satisfy 0 <= momentum < 1, got {momentum}")
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-    return {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
+    return {
+        "lr": check_real("lr", lr, at_least=0),
+        "momentum": check_real("momentum", momentum, at_least=0, below=1),
+        "weight_decay": check_real("weight_decay", weight_decay, at_least=0),
+    }
 
 
 class _Momentum(Optimizer):
@@ -68,7 +70,14 @@ class _Momentum(Optimizer):
         self, params: Iterable[Any], lr: float, momentum: float = 0.9, weight_decay: float = 0.0
     ):
         hyper = _check_hyper(lr, momentum, weight_decay)
-        super().__init__(parameters("params", params), hyper)
+        super().__init__(check_params("params", params), hyper)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group; its own ``lr``, ``momentum`` and ``weight_decay`` are checked as
+        the constructor's are (the constructor adds its groups through here too)."""
+        given = {**self.defaults, **param_group}
+        param_group.update(_check_hyper(given["lr"], given["momentum"], given["weight_decay"]))
+        super().add_param_group(param_group)
 
     def _update(self, w: Tensor, g: Tensor, buf: Tensor, group: dict[str, Any]) -> None:
         raise NotImplementedError  # each subclass is one update rule
@@ -155,7 +164,7 @@ class EWMAMomentum(_Momentum):
         weight_decay: float = 0.0,
         torch_first_step: bool = False,
     ):
-        torch_first_step = flag("torch_first_step", torch_first_step)
+        torch_first_step = check_bool("torch_first_step", torch_first_step)
         super().__init__(params, lr, momentum, weight_decay)
         for group in self.param_groups:
             group["torch_first_step"] = torch_first_step
@@ -202,21 +211,30 @@ def nesterov_lookahead(
     which is how chapter "SGD with momentum and Nesterov" proves the rewrite.
     """
     hyper = _check_hyper(lr, momentum, 0.0)
-    steps = integer("steps", steps, 0)
-    function("grad", grad)
-    w = real_array("w0", w0).reshape(-1)
-    if w.size == 0:
-        raise ValueError("w0 must hold at least one number, got an empty array")
+    lr, beta = hyper["lr"], hyper["momentum"]
+    check_callable("grad", grad)
+    w = check_array("w0", w0, nonempty=True).reshape(-1)
+    steps = check_int("steps", steps, 0, _MAX_VALUES // w.size - 1)
 
-    def grad_flat(p: NDArray[np.float64]) -> NDArray[np.float64]:
-        g = real_array("grad(w)", grad(p), finite=False)
-        if g.size != p.size:
-            raise ValueError(
-                f"grad(w) must hold one number per entry of w0 ({p.size}), got shape {g.shape}"
-            )
-        return g.reshape(p.shape)
+    path, buffers = np.empty((steps + 1, w.size)), np.zeros((steps + 1, w.size))
+    path[0] = w
+    z = buffers[0]
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run becomes inf/nan
+        for k in range(1, steps + 1):
+            z = beta * z + _gradient(grad, w - lr * beta * z)  # z <- beta z + grad(w - lr beta z)
+            w = w - lr * z  # w <- w - lr z
+            path[k], buffers[k] = w, z
+    return path, buffers
 
-    return _momentum_path(grad_flat, w, hyper["lr"], hyper["momentum"], steps, lookahead=True)
+
+def _gradient(grad: Callable[[NDArray[np.float64]], ArrayLike], p: NDArray[np.float64]) -> Any:
+    """``grad(p)`` as a float array of ``p``'s shape (checked: it is the caller's function)."""
+    g = check_array("grad(w)", grad(p), finite=False)
+    if g.size != p.size:
+        raise ValueError(
+            f"grad(w) must hold one number per entry of w0 ({p.size}), got shape {g.shape}"
+        )
+    return g.reshape(p.shape)
 
 
 def trajectory(
@@ -237,43 +255,56 @@ def trajectory(
     stops there: the remaining rows are NaN, so plots simply end, and a
     ``RuntimeWarning`` names the step (``warn=False`` silences it).
     """
-    function("fn", fn)
-    function("make_optimizer", make_optimizer)
-    steps = integer("steps", steps, 0)
-    warn = flag("warn", warn)
-    start = real_array("w0", w0)
+    check_callable("fn", fn)
+    check_callable("make_optimizer", make_optimizer)
+    steps = check_int("steps", steps, 0, _MAX_VALUES // 2 - 1)
+    warn = check_bool("warn", warn)
+    start = check_array("w0", w0)
     if start.shape != (2,):
         raise ValueError(f"w0 must be two finite numbers, got {w0!r}")
     w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    _check_objective(fn, w)
     optimizer = make_optimizer([w])
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(
-            f"make_optimizer must return a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
+    check_instance("make_optimizer([w])", optimizer, Optimizer, "a torch.optim.Optimizer")
+
+    def closure() -> Tensor:  # the loss at w and its gradient, as every optimiser asks
+        optimizer.zero_grad()
+        loss = fn(w)
+        loss.backward()
+        if not (torch.isfinite(loss) and torch.isfinite(cast(Tensor, w.grad)).all()):
+            raise _Diverged
+        return loss
+
     path = np.full((steps + 1, 2), np.nan)
     path[0] = start
     for k in range(1, steps + 1):
-        optimizer.zero_grad()
-        loss = fn(w)
-        if not torch.is_tensor(loss) or loss.numel() != 1:
-            raise TypeError("fn must return a scalar tensor")
-        if not loss.requires_grad:
-            raise ValueError(
-                "fn must return a tensor computed from w (autograd finds no path to w)"
-            )
-        loss.backward()
-        if w.grad is None:
-            raise ValueError("fn must return a tensor computed from w (no gradient reached w)")
-        if not (torch.isfinite(loss) and torch.isfinite(w.grad).all()):
+        try:
+            # torch types the closure as returning a float; every optimiser takes the tensor.
+            optimizer.step(closure)  # type: ignore[arg-type]  # L-BFGS calls it several times
+        except _Diverged:
             _diverged(warn, k - 1, "loss or gradient")
             break
-        optimizer.step()
-        point = w.detach().numpy()
-        if not np.all(np.isfinite(point)):
+        path[k] = w.detach().numpy()
+        if not np.all(np.isfinite(path[k])):
+            path[k] = np.nan
             _diverged(warn, k, "iterate")
             break
-        path[k] = point
     return path
+
+
+class _Diverged(Exception):
+    """The loss or the gradient at the current point is not finite: the run stops."""
+
+
+def _check_objective(fn: Callable[[Tensor], Tensor], w: Tensor) -> None:
+    """``fn(w)`` must be a scalar tensor whose gradient reaches ``w`` (checked once, at ``w0``)."""
+    loss = fn(w)
+    if not torch.is_tensor(loss) or loss.numel() != 1:
+        raise TypeError("fn must return a scalar tensor")
+    if not loss.requires_grad:
+        raise ValueError("fn must return a tensor computed from w (autograd finds no path to w)")
+    if torch.autograd.grad(loss, w, allow_unused=True)[0] is None:
+        raise ValueError("fn must return a tensor computed from w (no gradient reached w)")
 
 
 def _diverged(warn: bool, step: int, what: str) -> None:
@@ -293,15 +324,13 @@ def steps_to_stay_within(path: ArrayLike, minimum: ArrayLike, tol: float) -> int
     passes through the ball once is not counted as converged; the first visit alone
     is :func:`evalib.theory.iterations_to_tolerance`.
     """
-    pts = real_array("path", path, finite=False)  # a diverged run's rows are NaN
-    target = real_array("minimum", minimum)
-    if pts.ndim != 2 or pts.shape[1] != target.size or pts.shape[0] == 0:
+    pts = check_array("path", path, ndim=2, finite=False)  # a diverged run's rows are NaN
+    target = check_array("minimum", minimum)
+    if pts.shape[1] != target.size or pts.shape[0] == 0:
         raise ValueError(
             f"path must have shape (steps+1, {target.size}) with at least one row, got {pts.shape}"
         )
-    tol = _real("tol", tol)
-    if tol <= 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
+    tol = check_real("tol", tol, above=0)
     with np.errstate(over="ignore", invalid="ignore"):  # runs on their way to overflow
         dist = np.linalg.norm(pts - target.reshape(1, -1), axis=1)
     inside = dist <= tol  # NaN compares False: a diverged run is never inside

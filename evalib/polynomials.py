@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from evalib._checks import finite_real, function, integer, real_array, unit_interval
+from evalib._checks import check_array, check_callable, check_int, check_real
 
 __all__ = [
     "gd_polynomial",
@@ -54,14 +54,14 @@ Grad = Callable[[NDArray[np.float64]], ArrayLike]
 # -- input checks -------------------------------------------------------------------
 def _points(lam: Any) -> NDArray[np.float64]:
     """Where a polynomial is evaluated: a number or a 1-D array of finite reals."""
-    out = np.atleast_1d(real_array("lam", lam))
+    out = np.atleast_1d(check_array("lam", lam))
     if out.ndim != 1:
         raise ValueError(f"lam must be a number or a 1-D array, got shape {out.shape}")
     return out
 
 
 def _positive(name: str, value: Any) -> float:
-    out = finite_real(name, value)
+    out = check_real(name, value)
     if out <= 0:
         raise ValueError(f"{name} must be > 0, got {out}")
     return out
@@ -76,7 +76,7 @@ def _interval(lo: Any, hi: Any) -> tuple[float, float]:
 
 
 def _steps(steps: Any) -> int:
-    return integer("steps", steps, 0)
+    return check_int("steps", steps, 0)
 
 
 # -- the polynomials of the fixed-step methods ------------------------------------------
@@ -103,7 +103,7 @@ def momentum_polynomial(lr: float, beta: float, lam: ArrayLike, steps: int) -> N
     ("Momentum: the heavy ball"; "The limits of descent"). Returns shape
     ``(steps + 1, len(lam))``; ``β = 0`` gives :func:`gd_polynomial`.
     """
-    alpha, b = _positive("lr", lr), unit_interval("beta", beta)
+    alpha, b = _positive("lr", lr), check_real("beta", beta, at_least=0, below=1)
     x, n = _points(lam), _steps(steps)
     return _three_term(1.0 - alpha * x, 1.0 + b - alpha * x, np.full_like(x, b), n)
 
@@ -120,7 +120,7 @@ def nesterov_polynomial(lr: float, beta: float, lam: ArrayLike, steps: int) -> N
     the heavy ball's recurrence with the momentum ``β(1 − αλ)`` ("The limits of descent").
     Returns shape ``(steps + 1, len(lam))``.
     """
-    alpha, b = _positive("lr", lr), unit_interval("beta", beta)
+    alpha, b = _positive("lr", lr), check_real("beta", beta, at_least=0, below=1)
     x, n = _points(lam), _steps(steps)
     damp = 1.0 - alpha * x
     return _three_term(1.0 - (1.0 + b) * alpha * x, (1.0 + b) * damp, b * damp, n)
@@ -217,8 +217,8 @@ def chebyshev_iteration(
     ``P_k(A)(w_0 − w*)`` (:func:`chebyshev_polynomial`). Returns the ``steps + 1``
     iterates stacked, shape ``(steps + 1,) + w0.shape`` ("The limits of descent").
     """
-    grad = function("grad", grad)
-    w = real_array("w0", w0)
+    grad = check_callable("grad", grad)
+    w = check_array("w0", w0)
     if w.size == 0:
         raise ValueError("w0 must be a non-empty array of finite numbers, got an empty one")
     lrs, betas = chebyshev_steps(lo, hi, steps)
@@ -226,7 +226,7 @@ def chebyshev_iteration(
     path[0] = previous = w
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(lrs.size):
-            g = real_array("grad(w)", grad(w), finite=False)
+            g = check_array("grad(w)", grad(w), finite=False)
             if g.shape != w.shape:
                 raise ValueError(f"grad(w) must have the shape of w0, {w.shape}, got {g.shape}")
             w, previous = w - lrs[k] * g + betas[k] * (w - previous), w
@@ -248,12 +248,12 @@ def conjugate_gradient(
     whole interval ("The limits of descent"). Once the residual is exactly zero the
     iterates stay put. Returns shape ``(steps + 1, n)``.
     """
-    a = real_array("A", A)
+    a = check_array("A", A)
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
         raise ValueError(f"A must be a non-empty square matrix, got shape {a.shape}")
     if np.abs(a - a.T).max() > 1e-10 * np.abs(a).max():  # symmetric up to rounding
         raise ValueError("A must be symmetric (conjugate gradients needs A = Aᵀ)")
-    rhs, x = real_array("b", b), real_array("x0", x0)
+    rhs, x = check_array("b", b), check_array("x0", x0)
     for name, v in (("b", rhs), ("x0", x)):
         if v.shape != (a.shape[0],):
             raise ValueError(f"{name} must have shape ({a.shape[0]},) to match A, got {v.shape}")

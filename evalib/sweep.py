@@ -14,6 +14,7 @@ direction of curvature ``λ`` (the heavy-ball chapter).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,13 +23,22 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
-from evalib._checks import finite_real, flag, integer, sized, unit_interval
+from evalib._checks import (
+    check_bool,
+    check_callable,
+    check_dataset,
+    check_instance,
+    check_int,
+    check_real,
+)
 from evalib.book.runtime import checked_device
 from evalib.curvature import top_eigen
 from evalib.models import ResNet18
 from evalib.train import History, fit
 
 __all__ = ["classifier_inputs", "largest_curvature", "momentum_sweep"]
+
+_MAX_IMAGES = 2**27  # the most images a sweep's fixed order may hold (1 GiB of indices)
 
 
 def momentum_sweep(
@@ -59,21 +69,14 @@ def momentum_sweep(
     :raises ValueError: for empty ``settings`` or a repeated name, a ``beta`` outside
         ``[0, 1)``, a non-positive ``lr``, or an empty ``train_set``.
     """
-    if not callable(make_model):
-        raise TypeError(
-            f"make_model must be a callable returning a model, got {type(make_model).__name__}"
-        )
-    steps = integer("steps", steps, 1)
-    batch_size = integer("batch_size", batch_size, 1)
-    seed = integer("seed", seed, 0)
-    weight_decay = finite_real("weight_decay", weight_decay)
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    check_callable("make_model", make_model)
     runs = _check_settings(settings)
-    progress = flag("progress", progress)
-    n = sized("train_set", train_set)
-    if n == 0:
-        raise ValueError("train_set is empty: a sweep needs images to train on")
+    n = check_dataset("train_set", train_set, nonempty=True)
+    batch_size = check_int("batch_size", batch_size, 1)
+    steps = check_int("steps", steps, 1, _MAX_IMAGES // batch_size)
+    weight_decay = check_real("weight_decay", weight_decay, at_least=0)
+    seed = check_int("seed", seed, 0, 2**64 - 1)  # what torch.Generator takes
+    progress = check_bool("progress", progress)
 
     # One fixed sequence of steps × batch_size images: whole shuffles, then a part of one.
     generator = torch.Generator().manual_seed(seed)
@@ -82,39 +85,46 @@ def momentum_sweep(
     batches = DataLoader(Subset(train_set, order[:needed].tolist()), batch_size=batch_size)
 
     histories: dict[str, History] = {}
+    trained: weakref.WeakSet[nn.Module] = weakref.WeakSet()
     for name, beta, lr in runs:
-        model = make_model()
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"make_model must return a torch.nn.Module, got {type(model).__name__}")
+        model = _check_new_model(make_model(), trained)
         optimizer = torch.optim.SGD(
             model.parameters(), lr=lr, momentum=beta, weight_decay=weight_decay
         )
         torch.manual_seed(seed)  # the same augmentation in every run
         histories[name] = fit(model, optimizer, batches, test_loader, epochs=1,
                               progress=progress, desc=name)  # fmt: skip
+        trained.add(model)
     return histories
 
 
-def _check_settings(settings: Any) -> list[tuple[str, float, float]]:
-    """``settings`` as a list of ``(name, beta, lr)`` with distinct names."""
-    if isinstance(settings, (str, bytes)) or not isinstance(settings, Sequence):
-        raise TypeError(
-            f"settings must be a sequence of (name, beta, lr), got {type(settings).__name__}"
+def _check_new_model(model: Any, trained: weakref.WeakSet[nn.Module]) -> nn.Module:
+    """``make_model()``'s result: a module that no earlier run of the sweep has trained."""
+    check_instance("make_model()", model, nn.Module, "a torch.nn.Module")
+    if model in trained:
+        raise ValueError(
+            "make_model() returned a model that an earlier run of this sweep has trained; "
+            "every run must start from a new model (build it inside make_model)"
         )
+    return model
+
+
+def _check_settings(settings: Any) -> list[tuple[str, float, float]]:
+    """``settings`` as a non-empty list of ``(name, beta, lr)`` with distinct names."""
+    if isinstance(settings, (str, bytes)) or not isinstance(settings, Sequence):
+        raise TypeError(f"settings must be a sequence of (name, beta, lr), got {settings!r}")
     if not settings:
         raise ValueError("settings is empty: give at least one (name, beta, lr)")
     runs = []
     for i, setting in enumerate(settings):
-        if not isinstance(setting, Sequence) or isinstance(setting, str) or len(setting) != 3:
+        if (
+            not isinstance(setting, (tuple, list))
+            or len(setting) != 3
+            or not isinstance(setting[0], str)
+        ):
             raise TypeError(f"settings[{i}] must be a (name, beta, lr) triple, got {setting!r}")
-        name, beta, lr = setting
-        if not isinstance(name, str):
-            raise TypeError(f"settings[{i}]: the name must be a str, got {type(name).__name__}")
-        beta = unit_interval(f"settings[{i}] beta", beta)
-        lr = finite_real(f"settings[{i}] lr", lr)
-        if lr <= 0:
-            raise ValueError(f"settings[{i}] lr must be positive, got {lr}")
-        runs.append((name, beta, lr))
+        beta = check_real(f"settings[{i}] beta", setting[1], at_least=0, below=1)
+        runs.append((setting[0], beta, check_real(f"settings[{i}] lr", setting[2], above=0)))
     names = [name for name, _, _ in runs]
     if len(set(names)) != len(names):
         raise ValueError(f"settings repeat a name: {names}; every run needs its own")
@@ -152,12 +162,10 @@ def classifier_inputs(
     back on the CPU as a ``TensorDataset(features, labels)``, so a sweep can train a
     fresh classifier on them without running the network again.
     """
-    if not isinstance(model, ResNet18):
-        raise TypeError(f"model must be an evalib.models.ResNet18, got {type(model).__name__}")
-    batch_size = integer("batch_size", batch_size, 1)
+    check_instance("model", model, ResNet18, "an evalib.models.ResNet18")
+    batch_size = check_int("batch_size", batch_size, 1)
     device = checked_device(device)
-    if sized("dataset", dataset) == 0:
-        raise ValueError("dataset is empty: there are no images to compute features for")
+    check_dataset("dataset", dataset, nonempty=True)
     model.eval()
     features, labels = [], []
     with torch.no_grad():

@@ -24,9 +24,9 @@ error after ``k`` steps behaves like ``rate**k`` (times a polynomial in ``k`` wh
 Inputs follow one rule (``evalib._checks``): numbers and arrays of numbers may be
 Python or NumPy values or torch tensors (read as their values); complex, boolean and
 non-numeric inputs raise a ``TypeError`` naming the argument, non-finite ones a
-``ValueError``. Any positive float eigenvalue works: where an answer (such as
-``lr·λ`` or an optimal step) is beyond the float range, a ``ValueError`` says so and
-names the arguments, instead of a NaN.
+``ValueError``. Steps ``h = lr·λ`` up to ``1e150`` are computed as the formulas read;
+beyond, where ``(1 + β − h)²`` would leave the float range (and the run diverges at
+once), a ``ValueError`` says so and names the arguments, instead of a NaN.
 """
 
 from __future__ import annotations
@@ -38,8 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from evalib._checks import finite_real as _scalar
-from evalib._checks import function, integer, real_array, unit_interval
+from evalib._checks import check_array, check_broadcast, check_callable, check_int, check_real
 
 __all__ = [
     "gd_rate",
@@ -60,45 +59,34 @@ __all__ = [
 ]
 
 
-# -- input checks -------------------------------------------------------------------
+# -- input checks (the public functions call them first; what follows trusts them) -----
 _FLOAT_MAX = float(np.finfo(np.float64).max)
+_H_MAX = 1e150  # |h| and |β| up to here keep (1 + β − h)² within the float range
+_BEYOND = ", where (1 + β − h)² would leave the float range (the run diverges at once)"
+_NO_LR = ": the optimal lr would be beyond the float range"
+_MAX_VALUES = 2**27  # the most numbers a run or a closed form returns: 1 GiB of float64
 
 
 def _eigvals(eigvals: ArrayLike, name: str = "eigvals") -> NDArray[np.float64]:
-    """``eigvals`` as a non-empty 1-D float array of finite positive numbers."""
-    lam = np.atleast_1d(real_array(name, eigvals))
-    if lam.ndim != 1:
+    """``eigvals`` as a non-empty 1-D float array of positive numbers."""
+    lam = check_array(name, eigvals, nonempty=True, above=0, hint=" (A positive definite)")
+    if lam.ndim > 1:
         raise ValueError(f"{name} must be a number or a 1-D array, got shape {lam.shape}")
-    if lam.size == 0:
-        raise ValueError(f"{name} must hold at least one eigenvalue, got none")
-    if np.any(lam <= 0):
-        raise ValueError(
-            f"{name} must all be > 0 (A positive definite), got the minimum {lam.min()}"
-        )
-    return lam
+    return np.atleast_1d(lam)
 
 
 def _lr(lr: Any) -> float:
-    out = _scalar("lr", lr)
-    if out <= 0:
-        raise ValueError(f"lr must be > 0, got {out}")
-    return out
+    return check_real("lr", lr, above=0)
 
 
 def _beta(beta: Any) -> float:
-    return unit_interval("beta", beta)
+    return check_real("beta", beta, at_least=0, below=1)
 
 
 def _h(alpha: float, lam: NDArray[np.float64], name: str = "eigvals") -> NDArray[np.float64]:
-    """The products ``h = lr·λ``, or a ValueError (naming lr and ``name``) if one overflows."""
-    with np.errstate(over="ignore"):
-        h = alpha * lam
-    if not np.all(np.isfinite(h)):
-        raise ValueError(
-            f"lr * {name} must stay within the float range (about {_FLOAT_MAX:.3g}), "
-            f"got lr = {alpha:g} and {name} up to {lam.max():g}"
-        )
-    return h
+    """The products ``h = lr·λ``, each at most ``1e150`` (named ``lr * {name}``)."""
+    with np.errstate(over="ignore"):  # inf, refused as beyond the bound
+        return check_array(f"lr * {name}", alpha * lam, finite=False, at_most=_H_MAX, hint=_BEYOND)
 
 
 def _one_direction(alpha: float, eigval: Any) -> tuple[float, float]:
@@ -109,15 +97,8 @@ def _one_direction(alpha: float, eigval: Any) -> tuple[float, float]:
     return float(lam[0]), float(_h(alpha, lam, "eigval")[0])
 
 
-def _steps(steps: Any) -> int:
-    return integer("steps", steps, 0)
-
-
 def _tol(tol: Any) -> float:
-    out = _scalar("tol", tol)
-    if not 0.0 < out < 1.0:
-        raise ValueError(f"tol must satisfy 0 < tol < 1, got {out}")
-    return out
+    return check_real("tol", tol, above=0, below=1)
 
 
 # -- gradient descent -----------------------------------------------------------------
@@ -145,11 +126,7 @@ def optimal_gd(eigvals: ArrayLike) -> tuple[float, float]:
     lam = _eigvals(eigvals)
     lo, hi = float(lam.min()), float(lam.max())
     mid = 0.5 * lo + 0.5 * hi  # (λ1 + λn) / 2 without overflow
-    if mid < 1.0 / _FLOAT_MAX:
-        raise ValueError(
-            f"eigvals too small: the optimal lr 2/(λ1 + λn) = 1/{mid:g} is beyond the float "
-            f"range; λ1 + λn must exceed {2.0 / _FLOAT_MAX:.3g}"
-        )
+    check_real("eigvals' (λ1 + λn) / 2", mid, at_least=1 / _FLOAT_MAX, hint=_NO_LR)
     q = lo / hi  # 1/κ, in (0, 1]
     return 1.0 / mid, (1.0 - q) / (1.0 + q)
 
@@ -162,17 +139,14 @@ def gd_error(lr: float, eigvals: ArrayLike, x0: ArrayLike, steps: int) -> NDArra
     ("Gradient descent and pathological curvature").
     """
     alpha, lam = _lr(lr), _eigvals(eigvals)
-    x0 = real_array("x0", x0)
-    if x0.shape != lam.shape:
-        raise ValueError(
-            f"x0 must have one entry per eigenvalue, shape {lam.shape}, got {x0.shape}"
-        )
-    factor = 1.0 - _h(alpha, lam)
-    k = np.arange(_steps(steps) + 1)[:, None]
-    with np.errstate(over="ignore", invalid="ignore"):
-        errors = factor**k * x0
-    # A diverging direction overflows to ±inf; a direction that starts at 0 stays there.
-    errors[:, x0 == 0] = 0.0
+    x0 = check_array("x0", x0, shape=lam.shape)  # one entry per eigenvalue
+    steps = check_int("steps", steps, 0, _MAX_VALUES // lam.size - 1)
+    h = _h(alpha, lam)
+
+    k = np.arange(steps + 1)[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging direction becomes ±inf
+        errors = (1.0 - h) ** k * x0
+    errors[:, x0 == 0] = 0.0  # a direction that starts at 0 stays there
     return errors
 
 
@@ -197,33 +171,20 @@ def momentum_roots(h: ArrayLike, beta: ArrayLike) -> NDArray[np.complex128]:
     ``|μ| = √β``, when ``(1 − √h)² < β < (1 + √h)²``, real otherwise
     ("Momentum: the heavy ball").
     Returns a complex array of shape ``broadcast(h, β).shape + (2,)``, larger modulus
-    first. Accepts any finite real ``h`` and ``β`` so the whole ``(h, β)`` plane can be
-    drawn; a ValueError says when a root's modulus is beyond the float range.
+    first. Any finite real ``h`` and ``β`` within ``±1e150`` work, so the whole ``(h, β)``
+    plane can be drawn; beyond, ``(1 + β − h)²`` would leave the float range, and a
+    ValueError says so.
     """
-    h_arr = real_array("h", h)
-    b_arr = real_array("beta", beta)
-    h_arr, b_arr = np.broadcast_arrays(h_arr, b_arr)
-    # Work with μ / 2**e, where 2**e bounds |h| and |β|: the equation becomes
-    # ν² − ((1 + β − h)/2**e) ν + β/4**e = 0, whose coefficients cannot overflow. For
-    # |h|, |β| < 2 (the usual case) e = 0 and nothing changes; a power of two scales
-    # without rounding, so elsewhere the digits are those of the unscaled formula.
-    e = np.frexp(np.maximum.reduce([np.ones_like(h_arr), np.abs(h_arr), np.abs(b_arr)]))[1] - 1
-    trace = np.ldexp(1.0, -e) + np.ldexp(b_arr, -e) - np.ldexp(h_arr, -e)
-    sq = np.sqrt((trace**2 - 4.0 * np.ldexp(b_arr, -2 * e)).astype(np.complex128))
-    # Of trace ± sq, the root with the sign of the trace has the larger modulus; the
-    # other is β / (that root), which avoids cancellation.
-    sign = np.where(trace >= 0, 1.0, -1.0)
-    scaled = 0.5 * (trace + sign * sq)
-    big = np.empty_like(scaled)
-    with np.errstate(over="ignore"):
-        big.real, big.imag = np.ldexp(scaled.real, e), np.ldexp(scaled.imag, e)
-    if not np.all(np.isfinite(big)):
-        raise ValueError(
-            "h and beta are so large that a root's modulus is beyond the float range "
-            f"(about {_FLOAT_MAX:.3g})"
-        )
-    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
-        small = np.where(big != 0, b_arr / np.where(big != 0, big, 1.0), 0.0)
+    h = check_array("h", h, at_least=-_H_MAX, at_most=_H_MAX, hint=_BEYOND)
+    beta = check_array("beta", beta, at_least=-_H_MAX, at_most=_H_MAX, hint=_BEYOND)
+    h, beta = check_broadcast(h=h, beta=beta)
+
+    trace = 1.0 + beta - h
+    root = np.sqrt((trace**2 - 4.0 * beta).astype(np.complex128))
+    # Of (trace ± root) / 2, the one with the sign of the trace has the larger modulus;
+    # the other is β divided by it (the roots' product is β), which avoids cancellation.
+    big = 0.5 * (trace + np.where(trace >= 0, 1.0, -1.0) * root)
+    small = np.where(big != 0, beta / np.where(big != 0, big, 1.0), 0.0)
     return np.stack((big, small), axis=-1)
 
 
@@ -264,12 +225,8 @@ def optimal_momentum(eigvals: ArrayLike) -> tuple[float, float, float]:
     """
     lam = _eigvals(eigvals)
     lo, hi = math.sqrt(float(lam.min())), math.sqrt(float(lam.max()))
+    check_real("eigvals' √λ1 + √λn", lo + hi, at_least=2 / math.sqrt(_FLOAT_MAX), hint=_NO_LR)
     inverse_root = 2.0 / (lo + hi)
-    if inverse_root > math.sqrt(_FLOAT_MAX):
-        raise ValueError(
-            f"eigvals too small: the optimal lr (2/(√λ1 + √λn))² is beyond the float range; "
-            f"√λ1 + √λn must exceed {2.0 / math.sqrt(_FLOAT_MAX):.3g}, got {lo + hi:g}"
-        )
     rate = (hi - lo) / (hi + lo)
     return inverse_root**2, rate**2, rate
 
@@ -330,46 +287,28 @@ def run_momentum(
     w0.shape``). Iterates that overflow become ``inf``/``nan`` rather than raising, so
     divergent settings can be shown ("Momentum: the heavy ball").
     """
-    grad = function("grad", grad)
-    alpha, b, n = _lr(lr), _beta(beta), _steps(steps)
-    w = real_array("w0", w0)
-    if w.size == 0:
-        raise ValueError("w0 must be a non-empty array of finite numbers, got an empty one")
-    return _momentum_path(grad, w, alpha, b, n)[0]
+    grad = check_callable("grad", grad)
+    alpha, beta = _lr(lr), _beta(beta)
+    w = check_array("w0", w0, nonempty=True)
+    steps = check_int("steps", steps, 0, _MAX_VALUES // w.size - 1)
 
-
-def _momentum_path(
-    grad: Grad,
-    w0: NDArray[np.float64],
-    lr: float,
-    beta: float,
-    steps: int,
-    *,
-    lookahead: bool = False,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The loop behind :func:`run_momentum` and :func:`evalib.optim.nesterov_lookahead`.
-
-    ``z ← βz + ∇f(p)``, ``w ← w − αz`` from ``w = w0``, ``z = 0``, with the gradient
-    taken at ``p = w`` (the heavy ball) or, with ``lookahead=True``, at the look-ahead
-    point ``p = w − αβz`` (Nesterov's method as first written; "SGD with momentum and
-    Nesterov"). Returns the iterates ``w`` and the buffers ``z``, each of shape
-    ``(steps+1,) + w0.shape``. The arguments are taken as already checked (the public
-    runners check them); ``grad(p)`` must return an array of ``w0``'s shape.
-    Overflowing iterates become ``inf``/``nan`` without warnings.
-    """
-    path = np.empty((steps + 1,) + w0.shape)
-    buffers = np.zeros_like(path)
-    path[0] = w = w0
-    z = buffers[0]
-    with np.errstate(over="ignore", invalid="ignore"):
+    path = np.empty((steps + 1,) + w.shape)
+    path[0] = w
+    z = np.zeros_like(w)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run becomes inf/nan
         for k in range(1, steps + 1):
-            g = real_array("grad(w)", grad(w - lr * beta * z if lookahead else w), finite=False)
-            if g.shape != w.shape:
-                raise ValueError(f"grad(w) must have the shape of w0, {w.shape}, got {g.shape}")
-            z = beta * z + g
-            w = w - lr * z
-            path[k], buffers[k] = w, z
-    return path, buffers
+            z = beta * z + _gradient(grad, w)  # z ← βz + ∇f(w)
+            w = w - alpha * z  # w ← w − αz
+            path[k] = w
+    return path
+
+
+def _gradient(grad: Grad, w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``grad(w)`` as a float array of ``w``'s shape (checked: it is the caller's function)."""
+    g = check_array("grad(w)", grad(w), finite=False)
+    if g.shape != w.shape:
+        raise ValueError(f"grad(w) must have the shape of w0, {w.shape}, got {g.shape}")
+    return g
 
 
 def run_gd(grad: Grad, w0: ArrayLike, lr: float, steps: int) -> NDArray[np.float64]:
@@ -390,15 +329,11 @@ def empirical_rate(errors: ArrayLike, start: int | None = None, stop: int | None
     instead, and the result is a growth factor ``≥ 1``. The defaults use the second
     half of the run, where the slowest mode dominates.
     """
-    e = real_array("errors", errors, finite=False)
-    if e.ndim != 1 or e.size < 2:
-        raise ValueError(f"errors must be a 1-D array of at least 2 values, got shape {e.shape}")
-    if not np.all(np.isfinite(e)) or np.any(e < 0):
-        raise ValueError("errors must be finite and >= 0 (a diverged run has no rate to measure)")
-    stop = e.size - 1 if stop is None else integer("stop", stop)
-    start = stop // 2 if start is None else integer("start", start)
-    if not 0 <= start < stop <= e.size - 1:
-        raise ValueError(f"need 0 <= start < stop <= {e.size - 1}, got start={start}, stop={stop}")
+    e = check_array("errors", errors, ndim=1, at_least=0, hint=" (a diverged run has no rate)")
+    if e.size < 2:
+        raise ValueError(f"errors must hold at least 2 values, got {e.size}")
+    stop = e.size - 1 if stop is None else check_int("stop", stop, 1, e.size - 1)
+    start = stop // 2 if start is None else check_int("start", start, 0, stop - 1)
     window = e[start : stop + 1]
     later_max = np.maximum.accumulate(window[::-1])[::-1]  # envelope of a decaying run
     if later_max[0] == 0:
@@ -419,9 +354,7 @@ def iterations_needed(rate: float, tol: float) -> float:
     ``inf`` when ``rate >= 1`` (no convergence), 0 when ``rate == 0``. For GD at its
     optimum this grows like ``κ/2 · ln(1/tol)``; for momentum like ``√κ/2 · ln(1/tol)``.
     """
-    r, t = _scalar("rate", rate), _tol(tol)
-    if r < 0:
-        raise ValueError(f"rate must be >= 0, got {r}")
+    r, t = check_real("rate", rate, at_least=0), _tol(tol)
     if r >= 1.0:
         return math.inf
     if r == 0.0:
@@ -436,8 +369,12 @@ def iterations_to_tolerance(errors: ArrayLike, tol: float) -> int | None:
     step from which an optimiser's iterates stay close for good, see
     :func:`evalib.optim.steps_to_stay_within`.
     """
-    e = real_array("errors", errors, finite=False)
-    if e.ndim != 1 or e.size == 0:
-        raise ValueError(f"errors must be a non-empty 1-D array, got shape {e.shape}")
-    hits = np.flatnonzero(e <= _tol(tol) * e[0])
+    e = check_array("errors", errors, ndim=1, nonempty=True, finite=False)
+    tol = _tol(tol)
+    if not (math.isfinite(e[0]) and np.all(e[~np.isnan(e)] >= 0)):
+        raise ValueError(
+            "errors must be error sizes: errors[0] finite and every entry >= 0 (NaN or inf "
+            f"only where a run diverged), got errors[0] = {e[0]} and the minimum {np.nanmin(e)}"
+        )
+    hits = np.flatnonzero(e <= tol * e[0])
     return int(hits[0]) if hits.size else None

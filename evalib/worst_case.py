@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from evalib._checks import finite_real, integer, real_array
+from evalib._checks import check_array, check_int, check_real
 
 __all__ = [
     "GraphQuadratic",
@@ -87,7 +87,7 @@ def path_laplacian(n: int) -> NDArray[np.float64]:
 
     Degrees on the diagonal (1 at the two ends, 2 inside), −1 between neighbours.
     """
-    size = integer("n", n, 1)
+    size = check_int("n", n, 1)
     return grid_laplacian(1, size)
 
 
@@ -97,7 +97,7 @@ def grid_laplacian(rows: int, cols: int) -> NDArray[np.float64]:
     ``wᵀ L w`` is the sum of ``(w_i − w_j)²`` over pairs of horizontally or vertically
     adjacent pixels ``i, j``.
     """
-    r, c = integer("rows", rows, 1), integer("cols", cols, 1)
+    r, c = check_int("rows", rows, 1), check_int("cols", cols, 1)
     index = np.arange(r * c).reshape(r, c)
     lap = np.zeros((r * c, r * c))
     for a, b in ((index[:, :-1], index[:, 1:]), (index[:-1, :], index[1:, :])):
@@ -109,7 +109,7 @@ def grid_laplacian(rows: int, cols: int) -> NDArray[np.float64]:
 
 # -- the lower bound --------------------------------------------------------------------
 def _kappa(kappa: Any) -> float:
-    out = finite_real("kappa", kappa)
+    out = check_real("kappa", kappa)
     if not out > 1.0:
         raise ValueError(f"kappa must be > 1, got {out}")
     return out
@@ -130,7 +130,7 @@ def worst_case(n: int, kappa: float) -> GraphQuadratic:
     node ``k``, so
     ``‖w_k − w*‖ ≥ ‖w*_{k+1..n}‖ ≈ ρ^k ‖w_0 − w*‖`` ("The limits of descent").
     """
-    size, k = integer("n", n, 1), _kappa(kappa)
+    size, k = check_int("n", n, 1), _kappa(kappa)
     weight = (k - 1.0) / 4.0
     tri = path_laplacian(size)
     tri[0, 0] += 1.0  # the edge to the seed, node 0
@@ -151,7 +151,7 @@ def lower_bound(kappa: float, steps: int) -> NDArray[np.float64]:
     ``w_0 + span{∇f(y_0), …, ∇f(y_{k−1})}`` has ``‖w_k − w*‖`` below
     ``ρ^k ‖w_0 − w*‖`` (Nesterov 2004, §2.1.4; "The limits of descent").
     """
-    k, n = _kappa(kappa), integer("steps", steps, 0)
+    k, n = _kappa(kappa), check_int("steps", steps, 0)
     rho = (math.sqrt(k) - 1.0) / (math.sqrt(k) + 1.0)
     with np.errstate(under="ignore"):
         return rho ** np.arange(n + 1, dtype=float)
@@ -163,12 +163,12 @@ def _shape(shape: Any) -> tuple[int, int]:
     if isinstance(shape, (tuple, list)):
         if len(shape) != 2:
             raise ValueError(f"shape must be an int or (rows, cols), got {len(shape)} numbers")
-        return integer("shape[0]", shape[0], 1), integer("shape[1]", shape[1], 1)
-    return 1, integer("shape", shape, 1)
+        return check_int("shape[0]", shape[0], 1), check_int("shape[1]", shape[1], 1)
+    return 1, check_int("shape", shape, 1)
 
 
 def _seeds(seeds: Any, size: int) -> NDArray[np.intp]:
-    values = [integer(f"seeds[{i}]", s, 0, size - 1) for i, s in enumerate(_sequence(seeds))]
+    values = [check_int(f"seeds[{i}]", s, 0, size - 1) for i, s in enumerate(_sequence(seeds))]
     if not values:
         raise ValueError("seeds must name at least one pixel, got none")
     if len(set(values)) != len(values):
@@ -197,7 +197,7 @@ def colorization(
     """
     rows, cols = _shape(shape)
     where = _seeds(seeds, rows * cols)
-    c = np.atleast_1d(real_array("colours", colours))
+    c = np.atleast_1d(check_array("colours", colours))
     if c.shape != where.shape:
         raise ValueError(
             f"colours must hold one number per seed ({where.size}), got shape {c.shape}"
@@ -246,7 +246,7 @@ def lrp_function(x: ArrayLike) -> NDArray[np.float64]:
     ``1 ≤ f'' ≤ 25``, so 1-strongly convex and 25-smooth (``κ = 25``), minimum 0 at 0
     ("The limits of descent").
     """
-    v = real_array("x", x)
+    v = check_array("x", x)
     return np.where(
         v < 1.0,
         12.5 * v**2,
@@ -256,5 +256,5 @@ def lrp_function(x: ArrayLike) -> NDArray[np.float64]:
 
 def lrp_gradient(x: ArrayLike) -> NDArray[np.float64]:
     """The derivative of :func:`lrp_function`: ``25x``, ``x + 24``, ``25x − 24`` on the three pieces."""
-    v = real_array("x", x)
+    v = check_array("x", x)
     return np.where(v < 1.0, 25.0 * v, np.where(v < 2.0, v + 24.0, 25.0 * v - 24.0))

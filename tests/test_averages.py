@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalib.averages import effective_window, ewma, sma, wma
+from evalib.averages import effective_window, ewma, ewma_recursion, sma, wma
 
 
 @pytest.fixture
@@ -162,13 +162,14 @@ def _exact_window_means(x, window):
 @pytest.mark.parametrize(
     "x",
     [
-        [1e308] * 4,
-        [1.7e308, -1.7e308, 1.5e308, 1e308, 3.0, -1.79e308],
+        [2.0**960] * 4,
+        [2.0**960, -(2.0**960), 1.5e288, 1e288, 3.0, -(2.0**960)],
         [5e-324, 1e-320, 2e-310, 0.0],
     ],
 )
-def test_moving_averages_of_representable_series_are_finite_and_accurate(x):
-    """Near the float limit too: accurate to rounding errors of the series' scale."""
+def test_moving_averages_of_series_up_to_the_limit_are_finite_and_accurate(x):
+    """Up to ±2**960 and down to the subnormals: accurate to rounding errors of the
+    series' scale."""
     scale = np.max(np.abs(x))
     for window in range(1, len(x) + 1):
         out = sma(x, window)
@@ -178,6 +179,19 @@ def test_moving_averages_of_representable_series_are_finite_and_accurate(x):
         assert np.isfinite(out[window - 1 :]).all()
         assert np.isfinite(wma(x, window)[window - 1 :]).all()
     assert np.isfinite(ewma(x, 0.5)).all() and np.isfinite(ewma(x, 0.9, bias_correction=True)).all()
+
+
+@pytest.mark.parametrize("call", [lambda x: sma(x, 2), lambda x: wma(x, 2), lambda x: ewma(x, 0.5)])
+def test_series_beyond_the_limit_are_refused_naming_x(call):
+    with pytest.raises(ValueError, match=r"x must all be [<>]= -?9\.7.*e\+288.*±2\*\*960"):
+        call([1.0, 1e300, 2.0])
+
+
+def test_ewma_recursion_averages_each_coordinate_of_a_series_of_vectors(noisy):
+    vectors = np.stack([noisy, -2 * noisy, noisy[::-1]], axis=1)
+    out = ewma_recursion(vectors, 0.9)
+    for j in range(3):
+        np.testing.assert_allclose(out[:, j], ewma_loop(vectors[:, j], 0.9), rtol=1e-12)
 
 
 def test_complex_series_raises_type_error_naming_x():

@@ -231,7 +231,7 @@ def test_bad_models_and_layers_are_refused(model, x, make, error, match):
         pytest.param(lambda cam, x: cam(x.to(torch.uint8)), TypeError, "floating-point", id="uint8-images"),
         pytest.param(lambda cam, x: cam(x, 10), ValueError, r"\[0, 9\]", id="class-beyond-the-last"),
         pytest.param(lambda cam, x: cam(x, [0, -1, 2]), ValueError, r"\[0, 9\]", id="negative-class"),
-        pytest.param(lambda cam, x: cam(x, [1, 2]), ValueError, "one class per image",
+        pytest.param(lambda cam, x: cam(x, [1, 2]), ValueError, "one entry per item",
                      id="fewer-classes-than-images"),
         pytest.param(lambda cam, x: cam(x, 1.5), TypeError, "targets", id="float-class"),
         pytest.param(lambda cam, x: cam(x, torch.tensor([0.0, 1.0, 2.0])), TypeError, "targets",
@@ -337,5 +337,27 @@ def test_non_finite_images_and_maps_are_refused(model, x):
                 cam(image)
         with torch.no_grad():
             model.linear.weight[0, 0] = float("nan")  # the model itself produces NaN
-        with pytest.raises(ValueError, match="not finite"):
+        with pytest.raises(ValueError, match=r"the map .* must be finite"):
             cam(x, 0)
+
+
+def test_a_map_leaves_the_models_own_activations_and_gradients_as_they_were(model, x):
+    model.eval()
+    model(x[:1]).sum().backward()
+    before = model.activations, model.gradients
+    with GradCAM(model, model.layer4) as cam:
+        cam(x)
+    assert model.activations is before[0] and model.gradients is before[1]
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        pytest.param(lambda cam, x: cam(x, 10**20), ValueError, "int64 range", id="huge-class"),
+        pytest.param(lambda cam, x: cam(x.to("meta")), ValueError, r"x is on the meta device",
+                     id="meta-images"),
+    ],
+)  # fmt: skip
+def test_classes_beyond_int64_and_images_without_values_are_refused(model, x, call, error, match):
+    with GradCAM(model, model.layer4) as cam, pytest.raises(error, match=match):
+        call(cam, x)

@@ -1,4 +1,4 @@
-"""Faults in evalib.train's checkpoints: damaged files are refused by name, writes are
+"""Faults in evalib.book.checkpointing's checkpoints: damaged files are refused by name, writes are
 atomic, and a load that cannot finish changes nothing. A tiny model keeps them fast."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-import evalib.train
-from evalib.train import History, load_checkpoint, momentum_sgd, one_cycle, save_checkpoint
+import evalib.book.checkpointing
+from evalib.book.checkpointing import load_checkpoint, save_checkpoint
+from evalib.train import History, momentum_sgd, one_cycle
 
 
 class Tiny(nn.Module):
@@ -108,7 +109,7 @@ def test_a_sealed_file_that_torch_refuses_is_named_and_weights_only_false_is_adv
     # A file with a valid checksum (anyone can compute one) holding a pickled object
     # that weights_only=True will not build: torch suggests weights_only=False; we do not.
     model, optimizer, scheduler = trained()
-    monkeypatch.setattr(evalib.train, "_rng_state", lambda loader: random.Random)
+    monkeypatch.setattr(evalib.book.checkpointing, "_rng_state", lambda loader: random.Random)
     path = save_checkpoint(tmp_path / "hostile.pt", model, optimizer, scheduler, 1, History())
     with pytest.raises(ValueError, match=r"hostile\.pt") as err:
         load_checkpoint(path, Tiny())
@@ -165,7 +166,7 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(
         raise KeyboardInterrupt("simulated Ctrl-C")
 
     module, name = where.split(".")
-    target = torch if module == "torch" else evalib.train.os
+    target = torch if module == "torch" else evalib.book.checkpointing.os
     monkeypatch.setattr(target, name, half_then_interrupt if where == "torch.save" else interrupt)
     other, optimizer, scheduler = trained(seed=5)
     with pytest.raises(KeyboardInterrupt):
@@ -205,14 +206,14 @@ def test_a_scheduler_mismatch_changes_nothing(tmp_path):
 
 
 def test_a_corrupt_random_state_changes_nothing(tmp_path, monkeypatch):
-    real = evalib.train._rng_state
+    real = evalib.book.checkpointing._rng_state
 
     def corrupt(loader):
         state = real(loader)
         state["numpy"]["keys"] = state["numpy"]["keys"][:10]  # too short for MT19937
         return state
 
-    monkeypatch.setattr(evalib.train, "_rng_state", corrupt)
+    monkeypatch.setattr(evalib.book.checkpointing, "_rng_state", corrupt)
     path = save_checkpoint(tmp_path / "rng.pt", *trained(), 1, History())
     monkeypatch.undo()
     model, optimizer, scheduler = trained(seed=3)

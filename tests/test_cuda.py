@@ -10,10 +10,11 @@ import math
 import pytest
 import torch
 
+from evalib.book.checkpointing import load_checkpoint
 from evalib.book.data import load
 from evalib.cam import GradCAM
 from evalib.models import ResNet18
-from evalib.train import evaluate, fit, load_checkpoint, momentum_sgd
+from evalib.train import evaluate, fit, momentum_sgd
 from tiny_net import TinyNet
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

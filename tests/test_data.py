@@ -219,3 +219,18 @@ def test_corrupted_cifar10_files_are_reported_as_unreadable_not_missing(tmp_path
         load("cifar10", root=tmp_path, download=False, train_size=64, batch_size=32)
     message = str(caught[0].message)
     assert "unreadable" in message and str(folder) in message and "not in" not in message
+
+
+@pytest.mark.parametrize("make", [data.train_transform, data.test_transform])
+def test_transforms_refuse_what_they_would_get_wrong_silently(make):
+    transform = make((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    with pytest.raises(ValueError, match=r"float image must lie in \[0, 1\].*divide by 255"):
+        transform(torch.full((3, 32, 32), 200.0))  # 0-255 floats: ToDtype does not rescale
+    with pytest.raises(ValueError, match=r"1 channel\(s\) but mean and std give 3"):
+        transform(torch.zeros(1, 32, 32, dtype=torch.uint8))  # Normalize would broadcast it
+    assert transform(torch.rand(3, 32, 32)).shape == (3, 32, 32)
+
+
+def test_load_takes_every_seed_a_torch_generator_takes():
+    with pytest.raises(ValueError, match=r"seed must be between 0 and 18446744073709551615"):
+        load("digits", train_size=8, test_size=8, seed=2**64)

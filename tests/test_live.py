@@ -368,6 +368,7 @@ def stand_in(value: Any, sliders: dict[str, float]) -> Any:
             "value": sliders.get(value.name, value.value),
             "start": value.start,
             "end": value.end,
+            "step": value.step,
         }
     if isinstance(value, ColumnDataSource):
         return {"data": {k: np.asarray(v).tolist() for k, v in value.data.items()}}
@@ -1039,3 +1040,30 @@ def test_bias_corrected_ewma_trails_a_straight_line_by_the_lag(beta, slope, offs
     line = offset + slope * t
     average = averages.ewma(line, beta, bias_correction=True)
     assert (line[-1] - average[-1]) / slope == pytest.approx(averages.ewma_lag(beta), abs=1e-8)
+
+
+def test_stability_state_refuses_more_steps_than_the_explorer_draws():
+    assert len(live.stability_state(0.5, 0.6, 1000)["x"]) == 1001
+    with pytest.raises(ValueError, match=r"steps must be between 2 and 1000, got 100000000"):
+        live.stability_state(0.5, 0.6, 10**8)  # a loop of 10**8 steps in Python: minutes
+
+
+def test_ravine_explorer_on_a_steep_quadratic_gets_a_slider_fine_enough_for_its_steps():
+    steep = landscapes.Quadratic((1.0, 1e4))
+    lr_max = 1.25 * theory.optimal_momentum(steep.eigvals)[0]  # 4/λmax is smaller here
+    fig = live.ravine_explorer(steep, lr=2e-4, beta=0.5, steps=50)
+    (alpha,) = [s for s in fig.layout.select({"type": Slider}) if s.name == "ravine-alpha"]
+    assert alpha.end == float(f"{lr_max:.3g}") and alpha.start == alpha.step == 1e-6
+    assert alpha.format == "0.000000" and alpha.value == 2e-4
+    with pytest.raises(ValueError, match=r"lr must be in \(0, 0\.00049\]"):
+        live.ravine_explorer(steep)  # the default lr, 0.05, is beyond this slider
+    default = live.ravine_explorer(ravine)  # the chapter's: as it was
+    (alpha,) = [s for s in default.layout.select({"type": Slider}) if s.name == "ravine-alpha"]
+    assert (alpha.start, alpha.end, alpha.step, alpha.format) == (0.001, 0.2, 0.001, "0.000")
+
+
+def test_ravine_click_on_a_steep_quadratic_rounds_to_the_sliders_finer_step(page):
+    steep = landscapes.Quadratic((1.0, 1e4))
+    callback = tap_callback(live.ravine_explorer(steep, lr=2e-4, beta=0.5, steps=20))
+    out = run_callback(page, callback, cb_obj={"x": 0.000123456, "y": 0.5})
+    assert out["alpha"]["value"] == 0.000123 and out["beta"]["value"] == 0.5

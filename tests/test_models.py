@@ -194,3 +194,28 @@ def test_numpy_integers_are_accepted_as_sizes():
     assert model.num_classes == 3 and model.width == 2 and type(model.width) is int
     block = BasicBlock(np.int64(2), np.int64(4), np.int64(2))
     assert block(torch.randn(1, 2, 8, 8)).shape == (1, 4, 4, 4)
+
+
+def test_a_backward_through_an_earlier_forward_pairs_that_passs_activations(small):
+    small.eval()
+    first = small(torch.randn(2, 3, 16, 16))
+    small(torch.randn(3, 3, 16, 16))
+    assert small.activations.shape[0] == 3 and small.gradients is None
+    first.sum().backward()
+    assert small.activations.shape == small.gradients.shape
+    assert small.activations.shape[0] == 2
+
+
+def test_nothing_is_kept_from_a_forward_pass_inside_a_torch_func_transform(small):
+    small.eval()
+    small(torch.randn(1, 3, 8, 8)).sum().backward()
+    before = small.activations, small.gradients
+    params = {n: p.detach() for n, p in small.named_parameters()}
+    x = torch.randn(2, 3, 8, 8)
+    torch.func.vmap(lambda xi: torch.func.functional_call(small, params, (xi[None],)))(x)
+    assert small.activations is before[0] and small.gradients is before[1]
+
+
+def test_a_width_beyond_512_is_refused_before_any_memory_is_taken():
+    with pytest.raises(ValueError, match=r"width must be between 1 and 512, got 1000000"):
+        ResNet18(width=10**6)

@@ -153,7 +153,7 @@ def test_sampling_rejects_a_batch_larger_than_the_dataset(setup):
 
 def test_sampling_refuses_a_result_too_large_to_hold_at_once(setup):
     *_, G = setup
-    with pytest.raises(ValueError, match=r"n_batches=1000000000.*at most"):
+    with pytest.raises(ValueError, match=r"n_batches must be between 1 and .*1000000000.*at most"):
         sample_minibatch_gradients(G, 2, 10**9)
 
 
@@ -164,7 +164,7 @@ def test_sampling_refuses_a_result_too_large_to_hold_at_once(setup):
         (torch.ones(3, 2, dtype=torch.int64), TypeError, "grads must be .*floating"),
         (np.ones((3, 2)), TypeError, "grads must be a torch tensor"),
         (torch.ones(0, 2), ValueError, "grads must hold at least one row"),
-        (torch.ones(2), ValueError, "grads must be 2-D"),
+        (torch.ones(2), ValueError, r"grads must have shape \(rows, P\)"),
     ],
 )
 def test_gradient_matrices_of_the_wrong_kind_raise_naming_the_argument(grads, error, match):
@@ -252,5 +252,5 @@ def test_per_example_gradients_name_the_wrong_argument():
         per_example_gradients(
             model, "cross-entropy", torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)
         )
-    with pytest.raises(ValueError, match="same, non-zero number of rows, got 0 and 0"):
+    with pytest.raises(ValueError, match=r"x must hold at least one row, got shape \(0, 3\)"):
         per_example_gradients(model, loss_fn, torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))

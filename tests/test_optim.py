@@ -367,3 +367,22 @@ def test_numpy_bools_and_ints_are_accepted_and_empty_paths_refused():
         steps_to_stay_within(np.array([[1j, 0.0]]), [0.0, 0.0], 1.0)
     with pytest.raises(ValueError, match="w0"):
         nesterov_lookahead(lambda w: w, [], 0.1, 0.9, 3)
+
+
+@pytest.mark.parametrize("cls", [HeavyBall, Nesterov, EWMAMomentum, SutskeverMomentum])
+@pytest.mark.parametrize(("key", "value"), [("lr", -1.0), ("momentum", 5.0), ("weight_decay", -1)])
+def test_param_groups_are_checked_as_the_constructors_arguments_are(cls, key, value):
+    w = torch.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match=rf"\b{key}\b"):
+        cls([{"params": [w], key: value}], lr=0.1)
+    optimizer = cls([w], lr=0.1)
+    with pytest.raises(ValueError, match=rf"\b{key}\b"):
+        optimizer.add_param_group({"params": [torch.zeros(1, requires_grad=True)], key: value})
+    assert len(optimizer.param_groups) == 1
+
+
+def test_trajectory_runs_an_optimiser_that_needs_a_closure():
+    from evalib.landscapes import ravine
+
+    path = trajectory(ravine, ravine.start, lambda p: torch.optim.LBFGS(p, lr=1.0), 5)
+    assert np.isfinite(path).all() and np.linalg.norm(path[-1] - ravine.minimum) < 1e-4

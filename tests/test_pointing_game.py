@@ -65,7 +65,7 @@ def test_random_maps_score_the_box_area_chance_level_on_the_digits():
         (torch.zeros(1, 4, 4), torch.zeros(1, 4), TypeError, "integer"),
         (torch.zeros(1, 4, 4), torch.tensor([[1, 0, 1, 2]]), ValueError, "x0 < x1"),
         (torch.zeros(1, 4, 4), torch.tensor([[0, 0, 5, 2]]), ValueError, "x1 <= 4"),
-        ([[0.0]], torch.zeros(1, 4, dtype=torch.long), TypeError, "tensors"),
+        ([[0.0]], torch.zeros(1, 4, dtype=torch.long), TypeError, "maps must be a torch tensor"),
     ],
 )
 def test_pointing_game_rejects_bad_input(maps, boxes, error, match):

@@ -95,3 +95,13 @@ def test_checked_device_gives_a_usable_device_or_says_which_are_allowed(monkeypa
             runtime.checked_device(name)
     with pytest.raises(TypeError, match="device must be"):
         runtime.checked_device(0)
+
+
+def test_set_threads_refuses_more_threads_than_cores():
+    before = torch.get_num_threads()
+    try:
+        with pytest.raises(ValueError, match=r"threads must be between 1 and"):
+            runtime.set_threads(10**4)
+        assert torch.get_num_threads() == before
+    finally:
+        torch.set_num_threads(before)

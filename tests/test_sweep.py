@@ -140,3 +140,10 @@ def test_classifier_inputs_are_what_the_linear_layer_turns_into_the_scores():
         assert torch.allclose(model.linear(x), model(images.tensors[0]), atol=1e-5)
     with pytest.raises(TypeError, match="ResNet18"):
         classifier_inputs(nn.Linear(3, 3), images)
+
+
+def test_a_make_model_that_returns_a_trained_model_again_is_refused():
+    same = make_model()
+    with pytest.raises(ValueError, match=r"make_model\(\) returned a model that an earlier run"):
+        momentum_sweep(lambda: same, [("a", 0.9, 0.1), ("b", 0.0, 0.1)], dataset(), steps=2,
+                       batch_size=8, progress=False)  # fmt: skip

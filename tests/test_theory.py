@@ -435,14 +435,37 @@ def test_optimal_step_beyond_the_float_range_is_refused_with_the_supported_range
         call()
 
 
-def test_momentum_rate_of_a_huge_eigenvalue_is_finite() -> None:
-    # αλ = 1e307: the roots of μ² − (1.5 − 1e307) μ + 0.5 are ≈ −1e307 and ≈ −5e-308.
-    assert T.momentum_rate(0.1, 0.5, [1e308]) == pytest.approx(1e307)
-    assert T.gd_rate(0.1, [1e308]) == pytest.approx(1e307)
-    roots = T.momentum_roots(1e200, 0.5)  # (1 + β − h)² is beyond the float range
-    np.testing.assert_allclose(roots, [-1e200, -0.5e-200], rtol=1e-12)
-    with pytest.raises(ValueError, match="float range"):  # the root ≈ 1 + β − h ≈ 2e308
+def test_steps_up_to_1e150_give_the_formulas_values_and_beyond_are_refused() -> None:
+    # αλ = 1e149: the roots of μ² − (1.5 − 1e149) μ + 0.5 are ≈ −1e149 and ≈ −5e-150.
+    assert T.momentum_rate(0.1, 0.5, [1e150]) == pytest.approx(1e149)
+    assert T.gd_rate(0.1, [1e150]) == pytest.approx(1e149)
+    roots = T.momentum_roots(1e150, 0.5)
+    np.testing.assert_allclose(roots, [-1e150, -0.5e-150], rtol=1e-12)
+    for call in (lambda: T.momentum_rate(0.1, 0.5, [1e308]), lambda: T.gd_rate(0.1, [1e308])):
+        with pytest.raises(ValueError, match=r"lr \* eigvals must all be <= 1e\+150.*float range"):
+            call()
+    with pytest.raises(ValueError, match=r"h must all be >= -1e\+150.*float range"):
         T.momentum_roots(-1e308, 1e308)
+
+
+def test_momentum_roots_of_shapes_that_do_not_broadcast_are_refused_naming_both() -> None:
+    with pytest.raises(ValueError, match=r"h and beta must broadcast.*h \(2,\) and beta \(3,\)"):
+        T.momentum_roots([1, 2], [0.1, 0.2, 0.3])
+
+
+@pytest.mark.parametrize("errors", [[math.nan, 1.0, 0.1], [-1.0, 0.5, 0.1], [1.0, -0.5, 0.1]])
+def test_iterations_to_tolerance_refuses_errors_that_are_no_sizes(errors) -> None:
+    with pytest.raises(ValueError, match=r"errors must be error sizes"):
+        T.iterations_to_tolerance(errors, 0.5)
+
+
+def test_runs_longer_than_a_gib_of_iterates_are_refused_naming_steps() -> None:
+    for call in (
+        lambda: T.run_momentum(lambda w: w, [1.0, 2.0], 0.1, 0.5, 10**12),
+        lambda: T.gd_error(0.1, [1.0, 2.0], [1.0, 1.0], 10**12),
+    ):
+        with pytest.raises(ValueError, match=r"steps must be between 0 and 67108863"):
+            call()
 
 
 @pytest.mark.parametrize(

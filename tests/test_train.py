@@ -8,12 +8,12 @@ import pytest
 import torch
 from torch import nn
 
+from evalib.book.checkpointing import load_checkpoint
 from evalib.book.data import load
 from evalib.train import (
     History,
     evaluate,
     fit,
-    load_checkpoint,
     momentum_sgd,
     one_cycle,
     predict,
@@ -466,3 +466,50 @@ def test_evaluate_on_another_device_leaves_the_model_where_it_was(digits):
     assert {d.type for d in seen} == {"cpu"}
     evaluate(model.cuda(), digits.test, amp=False)
     assert all(t.device.type == "cuda" and t.is_contiguous() for t in model.state_dict().values())
+
+
+def test_a_batch_of_nan_images_stops_training_before_batch_norm_sees_it(digits):
+    model, optimizer, _ = make_run(digits, epochs=2)
+    batches = list(digits.train)
+    x, y = batches[1]
+    batches[1] = (torch.full_like(x, float("nan")), y)
+
+    with pytest.raises(FloatingPointError, match="images at epoch 1, step 2 of 4") as err:
+        fit(model, optimizer, batches, None, 1, device="cpu", progress=False)
+    assert (
+        torch.isfinite(model.bn.running_mean).all() and torch.isfinite(model.bn.running_var).all()
+    )
+    assert len(err.value.history.step_loss) == 1  # the step before it, kept
+
+
+def test_a_loss_that_is_not_a_scalar_and_a_frozen_model_are_named(digits):
+    model, optimizer, _ = make_run(digits, epochs=1)
+    with pytest.raises(ValueError, match=r"loss_fn must return a scalar tensor .*\(32,\)"):
+        fit(model, optimizer, digits.train, None, 1, loss_fn=nn.CrossEntropyLoss(reduction="none"),
+            device="cpu", progress=False)  # fmt: skip
+    model.requires_grad_(False)
+    with pytest.raises(ValueError, match="every parameter is frozen"):
+        fit(model, optimizer, digits.train, None, 1, device="cpu", progress=False)
+
+
+def test_a_resume_into_another_kind_of_optimizer_is_refused_as_such(digits, tmp_path):
+    model, optimizer, _ = make_run(digits, epochs=2)
+    fit(model, optimizer, digits.train, None, 1, device="cpu", checkpoint=tmp_path / "r.pt",
+        progress=False)  # fmt: skip
+    fresh = TinyNet()
+    adam = torch.optim.Adam(fresh.parameters(), lr=0.01)
+    with pytest.raises(ValueError, match=r"another kind of optimizer \(SGD .*\) than Adam"):
+        fit(fresh, adam, digits.train, None, 2, device="cpu", checkpoint=tmp_path / "r.pt",
+            resume=True, progress=False)  # fmt: skip
+
+
+def test_a_checkpoint_name_the_file_system_refuses_fails_before_training(digits, tmp_path):
+    model, optimizer, _ = make_run(digits, epochs=1)
+    before = [p.clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"cannot be written \(File name too long\)"):
+        fit(model, optimizer, digits.train, None, 1, device="cpu",
+            checkpoint=tmp_path / ("r" * 300 + ".pt"), progress=False)  # fmt: skip
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    path = tmp_path / ("r" * 250 + ".pt")  # its temporary file's name is longer: it once failed
+    fit(model, optimizer, digits.train, None, 1, device="cpu", checkpoint=path, progress=False)
+    assert path.is_file()

@@ -33,7 +33,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from evalib._checks import choice, flag, integer, real_array, sized
+from evalib._checks import check_array, check_bool, check_choice, check_dataset, check_int
 from evalib.book.digits import DIGIT_CLASSES, OfflineDigits, make_digits
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def _stats(
     """``mean`` and ``std`` checked: 1 or 3 finite numbers each (one per channel), ``std > 0``."""
     out = []
     for name, value in (("mean", mean), ("std", std)):
-        arr = real_array(name, value)
+        arr = check_array(name, value)
         if arr.ndim != 1 or arr.size not in (1, 3):
             raise ValueError(
                 f"{name} must hold 1 or 3 numbers (one per channel), got shape {arr.shape}"
@@ -133,10 +133,10 @@ def train_transform(
     Taylor 2017) after normalisation, i.e. sets it to the mean colour. Then
     ``x -> (x - mean) / std`` per channel.
     """
-    cutout = integer("cutout", cutout, 0, 32)
+    cutout = check_int("cutout", cutout, 0, 32)
     mean, std = _stats(mean, std)
-    steps: list[Callable] = [v2.ToImage(), v2.RandomCrop(32, padding=4)]
-    if flag("flip", flip):
+    steps: list[Callable] = [v2.ToImage(), _CheckImage(len(mean)), v2.RandomCrop(32, padding=4)]
+    if check_bool("flip", flip):
         steps.append(v2.RandomHorizontalFlip())
     steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
     if cutout:
@@ -149,8 +149,38 @@ def test_transform(mean: tuple[float, ...], std: tuple[float, ...]) -> v2.Compos
     """Test-time transform: no augmentation, only ``x -> (x - mean) / std``."""
     mean, std = _stats(mean, std)
     return v2.Compose(
-        [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+        [
+            v2.ToImage(),
+            _CheckImage(len(mean)),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean, std),
+        ]
     )
+
+
+class _CheckImage:
+    """The transforms' first step after ``ToImage``: refuse what the next steps would get
+    wrong without a word. ``ToDtype(scale=True)`` rescales integer images to [0, 1] but
+    leaves float images as they are, so a float image must already lie in [0, 1];
+    ``Normalize`` broadcasts one channel to three, so an image must have as many
+    channels as ``mean`` has values (or ``mean`` one value)."""
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        if self.channels > 1 and image.shape[-3] != self.channels:
+            raise ValueError(
+                f"the image has {image.shape[-3]} channel(s) but mean and std give "
+                f"{self.channels}: convert it first (e.g. PIL's image.convert('RGB'))"
+            )
+        if image.is_floating_point() and (image.min() < 0 or image.max() > 1):
+            raise ValueError(
+                f"a float image must lie in [0, 1] (ToDtype rescales only integer images), got "
+                f"values in [{float(image.min()):g}, {float(image.max()):g}]: pass uint8 "
+                "pixels or divide by 255"
+            )
+        return image
 
 
 @dataclass
@@ -320,20 +350,20 @@ class _Split(Dataset):
 
 def _count(name: str, value: int | None) -> int | None:
     """``value`` as a positive int, or None."""
-    return None if value is None else integer(name, value, 1)
+    return None if value is None else check_int(name, value, 1)
 
 
 def _loader_settings(
     batch_size: int, test_batch_size: int | None, seed: int, num_workers: int
 ) -> tuple[int, int, int, int]:
     """The loader arguments, checked; ``test_batch_size`` defaults to ``2 * batch_size``."""
-    batch_size = integer("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     test_batch_size = _count("test_batch_size", test_batch_size) or 2 * batch_size
     return (
         batch_size,
         test_batch_size,
-        integer("seed", seed, 0),
-        integer("num_workers", num_workers, 0),
+        check_int("seed", seed, 0, 2**64 - 1),  # what torch.Generator takes
+        check_int("num_workers", num_workers, 0),
     )
 
 
@@ -367,7 +397,7 @@ def _loaders(
     num_workers: int,
 ) -> tuple[DataLoader, DataLoader]:
     """:func:`loaders` with its settings already checked (by :func:`_loader_settings`)."""
-    n_train, n_test = sized("train_set", train_set), sized("test_set", test_set)
+    n_train, n_test = check_dataset("train_set", train_set), check_dataset("test_set", test_set)
     if n_train == 0:
         raise ValueError("train_set is empty: there would be nothing to train on")
     if n_train < batch_size:
@@ -434,14 +464,14 @@ def load(
     random crop with padding 4, plus horizontal flip for CIFAR-10 and optional
     ``cutout``; see :func:`train_transform`.
     """
-    choice("dataset", dataset, ("cifar10", "digits"))
+    check_choice("dataset", dataset, ("cifar10", "digits"))
     folder = data_root(root)  # checked for the digits too, which do not use it
     batch_size, test_batch_size, seed, num_workers = _loader_settings(
         batch_size, test_batch_size, seed, num_workers
     )
     train_size, test_size = _count("train_size", train_size), _count("test_size", test_size)
 
-    augment, download = flag("augment", augment), flag("download", download)
+    augment, download = check_bool("augment", augment), check_bool("download", download)
 
     source = _cifar10(folder, download) if dataset == "cifar10" else _digits()
 

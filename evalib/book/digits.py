@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from evalib._checks import choice, finite_real, function, integer
+from evalib._checks import check_callable, check_choice, check_int, check_real
 
 __all__ = ["DIGIT_CLASSES", "OfflineDigits", "make_digits"]
 
@@ -49,7 +49,7 @@ def make_digits(
     ``x1, y1`` exclusive (the tight box of the digit's ink), and ``masks`` bool
     ``(N, size, size)``, True where the digit's ink lies.
     """
-    seed, size = integer("seed", seed, 0), integer("size", size, 16, 256)
+    seed, size = check_int("seed", seed, 0), check_int("size", size, 16, 256)
     # Rendered once per (seed, size) and process; callers get their own copies.
     return tuple(t.clone() for t in _render_digits(seed, size))  # type: ignore[return-value]
 
@@ -152,10 +152,10 @@ class OfflineDigits(Dataset):
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         test_fraction: float = 0.2,
     ) -> None:
-        choice("split", split, ("train", "test"))
+        check_choice("split", split, ("train", "test"))
         if transform is not None:
-            function("transform", transform)
-        test_fraction = finite_real("test_fraction", test_fraction)
+            check_callable("transform", transform)
+        test_fraction = check_real("test_fraction", test_fraction)
         images, labels, boxes, masks = make_digits(seed)
         n = len(labels)
         n_test = int(round(test_fraction * n))  # noqa: RUF046 (a NumPy float's round)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evalib._checks import flag
+from evalib._checks import check_bool
 
 _NAME = re.compile(r"[\w.-]+")
 
@@ -42,7 +42,7 @@ def glue(name: str, value: Any, display: bool = False) -> None:
             "name must be letters, digits, '_', '-' or '.' (the prose's role "
             f"{{glue:text}}`name:format` reads it), got {name!r}"
         )
-    display = flag("display", display)
+    display = check_bool("display", display)
 
     store = _myst_nb_glue()
     if store is not None:

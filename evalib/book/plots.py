@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.rcsetup import cycler
 
-from evalib._checks import finite_real, flag, instance, integer, optional_flag, real_array
+from evalib._checks import check_array, check_bool, check_instance, check_int, check_real
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
 PALETTE: dict[str, str] = {
@@ -132,9 +132,9 @@ def label(
     The texts may be anything matplotlib accepts (it draws ``str`` of a number).
     ``legend=None`` draws a legend only when at least two artists carry a label.
     """
-    instance("ax", ax, Axes, "a matplotlib Axes")
+    check_instance("ax", ax, Axes, "a matplotlib Axes")
     # A truthy string such as "no" would silently draw a legend: only bools and None.
-    optional_flag("legend", legend)
+    check_bool("legend", legend, optional=True)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -146,7 +146,7 @@ def label(
 
 def color_cycle(n: int) -> Sequence[str]:
     """The first ``n`` palette colours (cycling when ``n`` exceeds the palette)."""
-    n = integer("n", n, 0)
+    n = check_int("n", n, 0)
     return [COLORS[i % len(COLORS)] for i in range(n)]
 
 
@@ -173,14 +173,14 @@ def plot_landscape(
     Marks the known minimum with a star, or the stationary point with a cross when the
     landscape has no minimum. Levels are logarithmic where ``landscape.log_scale``.
     """
-    instance("ax", ax, Axes, "a matplotlib Axes")
+    check_instance("ax", ax, Axes, "a matplotlib Axes")
     if not all(hasattr(landscape, a) for a in ("grid", "bounds", "minimum", "stationary_point")):
         raise TypeError(
             f"landscape must be a landscape of evalib.landscapes (e.g. evalib.landscapes.ravine), "
             f"got {type(landscape).__name__}"
         )
-    levels = integer("levels", levels, 1)
-    filled = flag("filled", filled)
+    levels = check_int("levels", levels, 1)
+    filled = check_bool("filled", filled)
     X, Y, Z = landscape.grid(n)
     lv = _landscape_levels(Z, levels, getattr(landscape, "log_scale", False))
     draw = ax.contourf if filled else ax.contour
@@ -256,7 +256,7 @@ def _check_paths(paths) -> dict:
         raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
     arrays = {}
     for name, path in paths.items():
-        p = real_array(f"paths[{name!r}]", path, finite=False)
+        p = check_array(f"paths[{name!r}]", path, finite=False)
         if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
             raise ValueError(
                 f"paths[{name!r}] must have shape (steps+1, 2) with steps >= 0, got {p.shape}"
@@ -311,11 +311,11 @@ def cam_overlay(
             )
         return arr
 
-    instance("ax", ax, Axes, "a matplotlib Axes")
-    alpha = finite_real("alpha", alpha)
+    check_instance("ax", ax, Axes, "a matplotlib Axes")
+    alpha = check_real("alpha", alpha)
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    colorbar = flag("colorbar", colorbar)
+    colorbar = check_bool("colorbar", colorbar)
     img = as_array("image", image)
     if img.ndim == 3 and img.shape[0] == 3 and img.shape[-1] != 3:
         img = img.transpose(1, 2, 0)

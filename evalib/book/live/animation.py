@@ -20,7 +20,7 @@ from bokeh.models import ColumnDataSource
 from bokeh.models.widgets.buttons import Button, Toggle
 from numpy.typing import ArrayLike, NDArray
 
-from evalib._checks import finite_real, instance, integer, real_array
+from evalib._checks import check_array, check_instance, check_int, check_real
 from evalib.book.live.base import (
     FONT,
     LiveFigure,
@@ -49,11 +49,11 @@ def path_frame(
 
     ``steps`` gives each row's step number, increasing (default ``0, 1, 2, ...``): the
     page holds only the rows :func:`path_rows` keeps."""
-    p = real_array("path", path, finite=False)
+    p = check_array("path", path, finite=False)
     if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
         raise ValueError(f"path must have shape (steps+1, 2) with steps >= 0, got {p.shape}")
-    step = integer("step", step, 0)
-    k = np.arange(len(p), dtype=np.float64) if steps is None else real_array("steps", steps)
+    step = check_int("step", step, 0)
+    k = np.arange(len(p), dtype=np.float64) if steps is None else check_array("steps", steps)
     if k.shape != (len(p),) or np.any(np.diff(k) <= 0):
         raise ValueError(f"steps must be one increasing step number per row of path, got {k}")
     shown = int(np.searchsorted(k, step, side="right"))  # rows 0..shown-1 have k <= step
@@ -69,10 +69,10 @@ def path_rows(path: ArrayLike, tol: float) -> NDArray[np.intp]:
     ``tol`` from the last row kept. A dropped row lies within ``tol`` of the row kept
     before it, so the line drawn through the kept rows strays from the path by less than
     ``tol`` (the figure takes a fraction of a pixel): a run that crawls costs few bytes."""
-    p = real_array("path", path, finite=False)
+    p = check_array("path", path, finite=False)
     if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
         raise ValueError(f"path must have shape (steps+1, 2) with steps >= 0, got {p.shape}")
-    if finite_real("tol", tol) < 0:
+    if check_real("tol", tol) < 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
     finite = [bool(np.isfinite(row).all()) for row in p]
     keep, last = [0], p[0]
@@ -107,14 +107,14 @@ def path_animation(
     advances it every ``interval`` ms by as many steps as let a whole run take at most
     ``frames`` moves; the buttons beside it step back and forward by one.
     """
-    instance("landscape", landscape, Landscape, "a landscape of evalib.landscapes")
+    check_instance("landscape", landscape, Landscape, "a landscape of evalib.landscapes")
     arrays = _paths(paths)
     styles = _styles(styles, arrays)
-    instance("title", title, str, "a str", optional=True)
+    check_instance("title", title, str, "a str", optional=True)
     steps = max(len(p) for p in arrays.values()) - 1
-    step = integer("step", step, 0, steps)
-    frames = integer("frames", frames, 1)
-    if finite_real("interval", interval) < 10:
+    step = check_int("step", step, 0, steps)
+    frames = check_int("frames", frames, 1)
+    if check_real("interval", interval) < 10:
         raise ValueError(f"interval must be at least 10 (milliseconds per move), got {interval}")
 
     fig = _landscape_panel(landscape, title)
@@ -189,8 +189,8 @@ def _paths(paths: Any) -> dict[str, NDArray[np.float64]]:
         raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
     arrays = {}
     for name, path in paths.items():
-        instance("paths' labels", name, str, "str")
-        p = real_array(f"paths[{name!r}]", path, finite=False)
+        check_instance("paths' labels", name, str, "str")
+        p = check_array(f"paths[{name!r}]", path, finite=False)
         if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
             raise ValueError(f"paths[{name!r}] must have shape (steps+1, 2), got {p.shape}")
         arrays[name] = _finite_or_nan(p)

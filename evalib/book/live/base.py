@@ -35,7 +35,7 @@ from bokeh.models.widgets.sliders import Slider
 from bokeh.plotting import figure
 from numpy.typing import ArrayLike, NDArray
 
-from evalib._checks import choice, instance
+from evalib._checks import check_choice, check_instance
 
 #: The BokehJS files a page with live figures loads (the core and the sliders).
 BOKEH_JS = ("bokeh", "bokeh-widgets")
@@ -66,7 +66,9 @@ _CARD = {
 def js_source(name: str) -> str:
     """The text of one of the package's JavaScript files (``"ravine.js"``, ...)."""
     folder = files("evalib.book.live")
-    choice("name", name, tuple(sorted(f.name for f in folder.iterdir() if f.name.endswith(".js"))))
+    check_choice(
+        "name", name, tuple(sorted(f.name for f in folder.iterdir() if f.name.endswith(".js")))
+    )
     return folder.joinpath(name).read_text(encoding="utf-8")
 
 
@@ -88,7 +90,7 @@ class LiveFigure:
     """
 
     def __init__(self, layout: LayoutDOM) -> None:
-        self.layout = instance("layout", layout, LayoutDOM, "a Bokeh layout")
+        self.layout = check_instance("layout", layout, LayoutDOM, "a Bokeh layout")
 
     def html(self) -> str:
         """The ``<div>`` and ``<script>`` that draw the figure."""

@@ -30,7 +30,7 @@ from bokeh.plotting import figure
 from numpy.typing import ArrayLike, NDArray
 
 from evalib import theory
-from evalib._checks import choice, instance, integer, real_array
+from evalib._checks import check_array, check_choice, check_instance, check_int
 from evalib.book.live.base import JS_FUNCTIONS, LiveFigure
 from evalib.book.plots import PALETTE
 from evalib.optim import nesterov_lookahead
@@ -52,7 +52,7 @@ def tunings(problem: GraphQuadratic) -> dict[str, tuple[float, float]]:
     """Each method's ``(lr, β)`` for the curvatures ``[problem.mu, problem.L]``:
     ``theory.optimal_gd``, ``theory.optimal_momentum`` (Polyak) and
     ``theory.optimal_nesterov`` (Lessard, Recht and Packard)."""
-    instance("problem", problem, GraphQuadratic, "an evalib.worst_case.GraphQuadratic")
+    check_instance("problem", problem, GraphQuadratic, "an evalib.worst_case.GraphQuadratic")
     interval = [problem.mu, problem.L]
     return {
         "gradient descent": (theory.optimal_gd(interval)[0], 0.0),
@@ -70,9 +70,9 @@ def colorization_state(problem: GraphQuadratic, method: str, steps: int) -> dict
     error ``‖w_k − w*‖ / ‖w*‖`` per step; ``reached``: how many pixels hold some colour
     (are non-zero) after each step.
     """
-    instance("problem", problem, GraphQuadratic, "an evalib.worst_case.GraphQuadratic")
-    method = choice("method", method, METHODS)
-    steps = integer("steps", steps, 1, 2000)
+    check_instance("problem", problem, GraphQuadratic, "an evalib.worst_case.GraphQuadratic")
+    method = check_choice("method", method, METHODS)
+    steps = check_int("steps", steps, 1, 2000)
     lr, beta = tunings(problem)[method]
     start = np.zeros(problem.b.size)
     if method == "Nesterov":
@@ -112,12 +112,12 @@ def colorization_explorer(
     no method in the span of its past gradients can have coloured any other
     (``worst_case.hops``). Bottom, the method's error per step, with step ``k`` marked.
     """
-    n = integer("n", n, 2, 400)
+    n = check_int("n", n, 2, 400)
     problem = colorization(n, seeds, colours)
-    where = np.asarray(real_array("seeds", seeds), dtype=np.int64)
-    method = choice("method", method, METHODS)
-    steps = integer("steps", steps, 1, 2000)
-    k = integer("k", k, 0, steps)
+    where = np.asarray(check_array("seeds", seeds), dtype=np.int64)
+    method = check_choice("method", method, METHODS)
+    steps = check_int("steps", steps, 1, 2000)
+    k = check_int("k", k, 0, steps)
     distance = hops(n, where)
     state = colorization_state(problem, method, steps)
     reachable = _reachable(distance, k)

@@ -10,7 +10,7 @@ from bokeh.models import ColumnDataSource
 from numpy.typing import ArrayLike
 
 from evalib import averages
-from evalib._checks import instance, integer, real_array, unit_interval
+from evalib._checks import check_array, check_instance, check_int, check_real
 from evalib.book.live.base import (
     LiveFigure,
     _callback,
@@ -51,14 +51,14 @@ def ewma_explorer(
     starts near 0 and the corrected one does not. The readout gives the effective window
     ``1/(1 − β)`` and the lag ``β/(1 − β)``.
     """
-    x = real_array("series", series)
+    x = check_array("series", series)
     if x.ndim != 1 or x.size < 2:
         raise ValueError(f"series must be 1-D with at least 2 points, got shape {x.shape}")
-    beta = unit_interval("beta", beta)
+    beta = check_real("beta", beta, at_least=0, below=1)
     if beta > 0.995:
         raise ValueError(f"beta must be at most 0.995 (the slider's range), got {beta}")
-    zoom = min(60, x.size) if zoom is None else integer("zoom", zoom, 2, x.size)
-    instance("label", label, str, "a str")
+    zoom = min(60, x.size) if zoom is None else check_int("zoom", zoom, 2, x.size)
+    check_instance("label", label, str, "a str")
     when, axis = _times(dates, x.shape)
     source = ColumnDataSource(
         {

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from bokeh.models import ColumnDataSource
 
-from evalib._checks import finite_real, instance, integer, unit_interval
+from evalib._checks import check_instance, check_int, check_real
 from evalib.book.live.base import (
     LiveFigure,
     _callback,
@@ -38,7 +38,7 @@ def race_state(
     racer's path from ``optim.trajectory`` (``HeavyBall`` with ``momentum=0``, with
     ``β``, and ``Nesterov`` with ``β``), its ``optim.steps_to_stay_within`` (``settle``)
     and whether it diverged (``diverged``: its last rows are NaN)."""
-    instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
+    check_instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
     makers = {
         "GD": lambda p: HeavyBall(p, lr=lr, momentum=0.0),
         "heavy ball": lambda p: HeavyBall(p, lr=lr, momentum=beta),
@@ -78,14 +78,14 @@ def optimiser_race(
     The readout counts the steps until each stays within ``tol`` of the minimum for
     good, or says that it diverges.
     """
-    instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
+    check_instance("land", land, (Quadratic, Rosenbrock), "a Quadratic or a Rosenbrock landscape")
     lo, hi = _lr_range(lr_range)
-    lr = finite_real("lr", lr)
+    lr = check_real("lr", lr)
     if not lo <= lr <= hi:
         raise ValueError(f"lr must lie in lr_range {lr_range}, got {lr}")
-    beta = unit_interval("beta", beta)
-    steps = integer("steps", steps, 1, 20000)
-    tol = finite_real("tol", tol)
+    beta = check_real("beta", beta, at_least=0, below=1)
+    steps = check_int("steps", steps, 1, 20000)
+    tol = check_real("tol", tol)
     if tol <= 0:
         raise ValueError(f"tol must be > 0, got {tol}")
 
@@ -116,7 +116,7 @@ def _lr_range(lr_range: Any) -> tuple[float, float]:
         raise TypeError(f"lr_range must be a (low, high) pair, got {type(lr_range).__name__}")
     if len(lr_range) != 2:
         raise ValueError(f"lr_range must be a (low, high) pair, got {len(lr_range)} values")
-    lo, hi = (finite_real("lr_range", v) for v in lr_range)
+    lo, hi = (check_real("lr_range", v) for v in lr_range)
     if not 0 < lo < hi:
         raise ValueError(f"lr_range must be (low, high) with 0 < low < high, got {lr_range}")
     return lo, hi

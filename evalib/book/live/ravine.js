@@ -33,6 +33,7 @@ function ravineText(lr, b, rate, measured) {
 
 // A click in the (α, β) plane moves both sliders there, to their steps and ranges.
 function ravineClick({ alpha, beta }, event) {
-  alpha.value = Math.min(alpha.end, Math.max(alpha.start, Math.round(event.x * 1000) / 1000));
+  const scale = Math.round(1 / alpha.step);  // 1000 for a step of 0.001
+  alpha.value = Math.min(alpha.end, Math.max(alpha.start, Math.round(event.x * scale) / scale));
   beta.value = Math.min(beta.end, Math.max(beta.start, Math.round(event.y * 100) / 100));
 }

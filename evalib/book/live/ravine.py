@@ -11,7 +11,7 @@ from bokeh.models import ColumnDataSource, LinearColorMapper, NumeralTickFormatt
 from bokeh.models.annotations import ColorBar
 
 from evalib import theory
-from evalib._checks import finite_real, instance, integer, unit_interval
+from evalib._checks import check_instance, check_int, check_real
 from evalib.book.live.base import (
     LiveFigure,
     _callback,
@@ -40,7 +40,7 @@ def ravine_state(land: Quadratic, lr: float, beta: float, steps: int) -> dict[st
     predicted for that direction, the spectral radius of its R (``theory1``, ``theory2``), the
     rate ``momentum_rate`` and the rate measured from ``‖x_k‖`` by ``empirical_rate``.
     """
-    instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
+    check_instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
     path = theory.run_momentum(land.grad, land.start, lr, beta, steps)
     with np.errstate(invalid="ignore", over="ignore"):
         coords = np.abs(np.asarray(land.eigen_coords(path)))
@@ -77,16 +77,16 @@ def ravine_explorer(
     plane moves both sliders there. The readout compares the rate with the one measured
     from the run (``theory.empirical_rate``).
     """
-    land = instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
-    steps = integer("steps", steps, 2, 2000)
-    # α up to the edge of stability at β = 0.99, and past Polyak's optimum α*.
-    lr_max = round(
-        max(4.0 / float(land.eigvals.max()), 1.25 * theory.optimal_momentum(land.eigvals)[0]), 3
-    )
-    lr = finite_real("lr", lr)
+    land = check_instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
+    steps = check_int("steps", steps, 2, 2000)
+    # α up to the edge of stability at β = 0.99, and past Polyak's optimum α*, to 3
+    # significant digits; the slider's step is 0.001, or finer for a steeper quadratic.
+    top = max(4.0 / float(land.eigvals.max()), 1.25 * theory.optimal_momentum(land.eigvals)[0])
+    lr_max, step = float(f"{top:.3g}"), min(0.001, 10.0 ** math.floor(math.log10(top / 100)))
+    lr = check_real("lr", lr)
     if not 0 < lr <= lr_max:
         raise ValueError(f"lr must be in (0, {lr_max}] (the slider's range), got {lr}")
-    beta = unit_interval("beta", beta)
+    beta = check_real("beta", beta, at_least=0, below=1)
 
     state = ravine_state(land, lr, beta, steps)
     path = ColumnDataSource({c: state[c] for c in ("x", "y")}, name="ravine-path")
@@ -94,7 +94,8 @@ def ravine_explorer(
         {c: state[c] for c in ("k", "err1", "err2", "theory1", "theory2")}, name="ravine-errors"
     )
     point = ColumnDataSource({"lr": [lr], "beta": [beta]}, name="ravine-point")
-    alpha_slider = _slider("ravine-alpha", "α (step size)", 0.001, lr_max, lr, 0.001, "0.000")
+    digits = "0" * round(-math.log10(step))
+    alpha_slider = _slider("ravine-alpha", "α (step size)", step, lr_max, lr, step, f"0.{digits}")
     beta_slider = _slider("ravine-beta", "β (momentum)", 0.0, 0.99, beta, 0.01, "0.00")
     text = _readout("ravine-readout", _ravine_text(state, lr, beta))
     update = _update(land, steps, alpha_slider, beta_slider, path, errors, point, text)

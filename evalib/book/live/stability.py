@@ -11,7 +11,7 @@ from bokeh.models import ColumnDataSource
 from numpy.typing import ArrayLike, NDArray
 
 from evalib import theory
-from evalib._checks import finite_real, integer
+from evalib._checks import check_int, check_real
 from evalib.book.live.base import (
     LiveFigure,
     _callback,
@@ -43,7 +43,7 @@ def _region_index(h: ArrayLike, beta: ArrayLike) -> NDArray[np.intp]:
 def root_type(h: float, beta: float) -> str:
     """The region of the ``(αλ, β)`` plane that ``(h, β)`` lies in: ``"divergent"``, or
     real or complex roots of the direction's ``R``, as :func:`stability_explorer` names it."""
-    return _REGIONS[int(_region_index(finite_real("h", h), finite_real("beta", beta)))]
+    return _REGIONS[int(_region_index(check_real("h", h), check_real("beta", beta)))]
 
 
 #: The (h, β) plane of the stability explorer: h up to 4.5, β below 1, the range of
@@ -53,7 +53,7 @@ _PLANE = (4.5, 1.0)
 
 def _plane_point(h: Any, beta: Any) -> tuple[float, float]:
     """``(h, β)`` checked to lie in the explorer's plane ``(0, 4.5] × [0, 1)``."""
-    h, beta = finite_real("h", h), finite_real("beta", beta)
+    h, beta = check_real("h", h), check_real("beta", beta)
     h_max, b_max = _PLANE
     if not (0 < h <= h_max and 0 <= beta < b_max):
         raise ValueError(f"(h, beta) must lie in (0, {h_max}] × [0, {b_max}), got ({h}, {beta})")
@@ -65,6 +65,7 @@ def stability_state(h: float, beta: float, steps: int) -> dict[str, Any]:
     iteration ``x_k`` of one direction with ``λ = 1``, ``α = h`` from ``x_0 = 1``
     (``theory.run_momentum``) and the two roots (``theory.momentum_roots``)."""
     h, beta = _plane_point(h, beta)
+    steps = check_int("steps", steps, 2, 1000)  # the explorer's range
     xs = theory.run_momentum(lambda w: w, [1.0], h, beta, steps)[:, 0]
     roots = theory.momentum_roots(h, beta)
     return {
@@ -85,7 +86,7 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
     from ``x_0 = 1`` and the two roots in the complex plane with the unit circle.
     """
     h, beta = _plane_point(h, beta)
-    steps = integer("steps", steps, 2, 1000)
+    steps = check_int("steps", steps, 2, 1000)
     state = stability_state(h, beta, steps)
     pick = ColumnDataSource({"h": [h], "beta": [beta]}, name="stability-pick")
     iterates = ColumnDataSource({c: state[c] for c in ("k", "x")}, name="stability-iterates")
