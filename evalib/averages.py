@@ -1,7 +1,7 @@
 """Moving averages of a 1-D series: simple, weighted and exponential.
 
-The chapter "Moving averages" explains each one; momentum (chapters 2 and 4) is the
-exponential moving average of gradients. All functions take any 1-D array-like of
+The chapter "Moving averages" explains each one; momentum's buffer (chapters 2 and 4)
+is ``1/(1-beta)`` times the exponential moving average of the gradients. All functions take any 1-D array-like of
 finite real numbers (a list, a NumPy array, a torch tensor: read as its values) and
 return a float64 NumPy array of the same length, finite wherever the average is
 defined, even for values near the float limits. Complex, boolean or non-numeric input

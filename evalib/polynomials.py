@@ -1,8 +1,9 @@
-"""Residual polynomials: what every first-order method does to the error on a quadratic.
+"""Residual polynomials: what a gradient-span method does to the error on a quadratic.
 
-On ``f(w) = ½ wᵀAw − bᵀw`` the gradient is ``A(w − w*)``. A method whose every step adds
-multiples of gradients to the start (gradient descent, the heavy ball, Nesterov, the
-Chebyshev iteration, conjugate gradients) therefore leaves the error
+On ``f(w) = ½ wᵀAw − bᵀw`` the gradient is ``A(w − w*)``. A method whose every point
+(iterate or look-ahead) is the start plus a combination of the gradients it has queried
+before (gradient descent, the heavy ball, Nesterov, the Chebyshev iteration, conjugate
+gradients; not the adaptive methods, which rescale coordinates) therefore leaves the error
 
     ``w_k − w* = p_k(A) (w_0 − w*)``,
 
@@ -147,10 +148,11 @@ def chebyshev_steps(
 
     With ``d = (hi + lo)/2`` and ``σ = (hi + lo)/(hi − lo)``, the step
     ``w_{k+1} = w_k − α_k ∇f(w_k) + β_k (w_k − w_{k−1})`` uses ``α_k = ω_k / d`` and
-    ``β_k = ω_k − 1``, where ``ω_0 = 1`` (a plain gradient step) and, from the
-    Chebyshev recurrence ``T_{k+1} = 2tT_k − T_{k−1}``,
-    ``ω_k = 2σ T_k(σ)/T_{k+1}(σ) = 1 / (1 − ω_{k−1}/(4σ²))`` (with ``ω`` = 2 before the first
-    step). As ``k`` grows, ``α_k`` and ``β_k`` tend to Polyak's heavy-ball tuning
+    ``β_k = ω_k − 1``, where ``ω_0 = 1`` (a plain gradient step, so that
+    ``P_1(λ) = 1 − λ/d``) and, for ``k ≥ 1``, ``ω_k = 2σ T_k(σ)/T_{k+1}(σ)``. The
+    Chebyshev recurrence ``T_{k+1} = 2tT_k − T_{k−1}`` gives ``ω_k = 1 / (1 − r/(4σ²))``
+    with ``r = ω_{k−1}`` for ``k ≥ 2`` and ``r = 2σ T_0(σ)/T_1(σ) = 2`` (not ``ω_0``) for
+    ``k = 1``. As ``k`` grows, ``α_k`` and ``β_k`` tend to Polyak's heavy-ball tuning
     ``(4/(√hi + √lo)², ((√κ − 1)/(√κ + 1))²)`` ("The limits of descent").
     Returns the two arrays ``(α_0..α_{steps−1}, β_0..β_{steps−1})``.
     """

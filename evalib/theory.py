@@ -238,12 +238,13 @@ def momentum_rate(lr: float, beta: float, eigvals: ArrayLike) -> float:
 
 
 def critical_beta(lr: float, eigval: float) -> float:
-    """The critically damped ``β = (1 − √(αλ))²`` of one direction
-    ("Momentum: the heavy ball").
+    """The double-root ``β = (1 − √(αλ))²`` of one direction ("Momentum: the heavy ball").
 
     It is the boundary of the complex region: for ``β > (1 − √(αλ))²`` the roots of
     ``R`` are complex, of modulus ``√β``; at this ``β`` they meet in a real double
-    root ``μ = 1 − √(αλ)``; below it they are real and distinct. For ``αλ < 4`` it
+    root ``μ = 1 − √(αλ)``; below it they are real and distinct. For ``αλ < 1`` the
+    double root is positive: critical damping, the fastest return without overshoot.
+    For ``1 < αλ < 4`` it is negative: the direction flips sign at every step. For ``αλ < 4`` it
     gives the direction its fastest rate over ``β``, ``|1 − √(αλ)|``; for
     ``αλ ≥ 4`` it is ``≥ 1`` and no ``β < 1`` converges.
     """

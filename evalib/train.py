@@ -21,9 +21,9 @@ loss and accuracy on a loader. What the loop adds to the textbook version:
   parameters, the checkpoint folder is writable, a schedule is long enough for the run.
 
 :func:`momentum_sgd` and :func:`one_cycle` build the optimizer and schedule the chapter
-uses: SGD with momentum ``beta`` at a fixed *effective* learning rate (the EWMA form of
-"SGD with momentum and Nesterov"), and a one-cycle learning rate (warm-up, then
-annealing; Smith and Topin 2019).
+uses: SGD with momentum ``beta`` set by its *effective* learning rate (PyTorch's form and
+the EWMA form of "SGD with momentum and Nesterov" at once), and a one-cycle learning
+rate (warm-up, then annealing; after Smith and Topin 2019).
 """
 
 from __future__ import annotations
@@ -136,7 +136,10 @@ def momentum_sgd(
     gradient ``g`` by ``alpha*g/(1-beta)`` per step. This returns
     ``torch.optim.SGD(lr=alpha, momentum=beta)`` with ``alpha = lr_eff*(1-beta)``: the
     EWMA form ``V <- beta*V + (1-beta)*g``, ``w <- w - lr_eff*V``, whose steady step is
-    ``lr_eff*g`` for every ``beta``. A sweep over ``beta`` at one ``lr_eff`` keeps that
+    ``lr_eff*g`` for every ``beta``. The two forms stay one method when a scheduler
+    (:func:`one_cycle`) scales ``lr``: ``V = (1-beta)*z`` holds whatever the learning
+    rates, so a schedule of ``lr`` is the same schedule of ``lr_eff``; only a schedule of
+    ``beta`` would part them. A sweep over ``beta`` at one ``lr_eff`` keeps that
     step, which is how the heavy ball moves along flat directions of curvature ``lam``
     (``alpha*lam << (1 - sqrt(beta))**2``); it does not keep the rest. Along sharp
     directions the error shrinks by no better than ``sqrt(beta)`` per step, and the
@@ -175,9 +178,10 @@ def one_cycle(
 ) -> torch.optim.lr_scheduler.OneCycleLR:
     """A one-cycle schedule (Smith and Topin 2019) that peaks at the optimizer's lr.
 
-    The learning rate rises from ``peak/start_div`` to the peak over the first
-    ``warmup`` fraction of ``total_steps``, then anneals (cosine) to
-    ``peak/(start_div*final_div)``. Momentum is *not* cycled (PyTorch's default
+    The learning rate rises along a half-cosine from ``peak/start_div`` to the peak over
+    the first ``warmup`` fraction of ``total_steps``, then anneals along a cosine to
+    ``peak/(start_div*final_div)`` (PyTorch's ``OneCycleLR``; Smith and Topin warm up
+    linearly). Momentum is *not* cycled (PyTorch's default
     would overwrite it), so a momentum sweep stays a momentum sweep. Step it after
     every optimizer step, as :func:`fit` does (which refuses a run longer than
     ``total_steps``). ``start_div`` and ``final_div`` must be finite and ``>= 1``: the

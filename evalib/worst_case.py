@@ -1,10 +1,11 @@
-"""The hardest problems for first-order methods, and one where the heavy ball fails.
+"""The hardest quadratics for gradient-span methods, and one where the heavy ball fails.
 
 - :class:`GraphQuadratic`, :func:`path_laplacian`, :func:`grid_laplacian`: quadratics built
   from the Laplacian of a graph, whose gradient at a node reads only its neighbours.
 - :func:`worst_case`: Nesterov's worst function, a path-graph Laplacian plus a multiple
   of the identity (Goh's "convex Rosenbrock"): from ``w_0 = 0``, ``k`` steps of any method
-  whose iterates lie in the span of past gradients touch only the first ``k`` nodes, so
+  whose points lie in the span of the gradients it has queried touch only the first ``k``
+  nodes, so
   the error stays above :func:`lower_bound` ``((√κ − 1)/(√κ + 1))^k``.
 - :func:`colorization`, :func:`hops`: Goh's colorization problem, colours that spread
   from a few seed pixels along a line or a grid, one pixel per step at most.
@@ -125,7 +126,8 @@ def worst_case(n: int, kappa: float) -> GraphQuadratic:
     (Nesterov 2004, §2.1.4; Goh 2017, "convex Rosenbrock"). Its minimiser is
     ``w*_i = (ρ^i − ρ^{2(n+1)−i}) / (1 − ρ^{2(n+1)})`` with ``ρ = (√κ − 1)/(√κ + 1)``: for
     ``n`` large it is ``ρ^i``, the infinite problem's. From ``w_0 = 0`` the ``k``-th
-    iterate of any method in the span of past gradients is zero beyond node ``k``, so
+    iterate of any method in the span of the gradients it has queried is zero beyond
+    node ``k``, so
     ``‖w_k − w*‖ ≥ ‖w*_{k+1..n}‖ ≈ ρ^k ‖w_0 − w*‖`` ("The limits of descent").
     """
     size, k = integer("n", n, 1), _kappa(kappa)
@@ -144,8 +146,9 @@ def worst_case(n: int, kappa: float) -> GraphQuadratic:
 def lower_bound(kappa: float, steps: int) -> NDArray[np.float64]:
     """The factors ``ρ^k = ((√κ − 1)/(√κ + 1))^k``, ``k = 0..steps``.
 
-    On :func:`worst_case` with ``n`` large, no method whose iterates lie in
-    ``w_0 + span{∇f(w_0), …, ∇f(w_{k−1})}`` has ``‖w_k − w*‖`` below
+    On :func:`worst_case` with ``n`` large, no method that queries gradients at points
+    ``y_j ∈ w_0 + span{∇f(y_0), …, ∇f(y_{j−1})}`` and whose iterate ``w_k`` lies in
+    ``w_0 + span{∇f(y_0), …, ∇f(y_{k−1})}`` has ``‖w_k − w*‖`` below
     ``ρ^k ‖w_0 − w*‖`` (Nesterov 2004, §2.1.4; "The limits of descent").
     """
     k, n = _kappa(kappa), integer("steps", steps, 0)
@@ -217,7 +220,8 @@ def hops(shape: int | tuple[int, int], seeds: ArrayLike) -> NDArray[np.int64]:
     """Each pixel's distance, in steps between neighbours, to the nearest seed.
 
     On a grid that is ``min_s |r − r_s| + |c − c_s|``. After ``k`` steps from ``w_0 = 0`` a
-    method in the span of past gradients has changed only pixels with ``hops ≤ k − 1``
+    method in the span of the gradients it has queried has changed only pixels with
+    ``hops ≤ k − 1``
     ("The limits of descent"). Returns an int array of the pixels' count, row by row.
     """
     rows, cols = _shape(shape)

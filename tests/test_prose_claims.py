@@ -47,6 +47,29 @@ WRONG = {
     "shows it on a curved valley": "moving_averages",
     # Goh speaks of a transient phase and a fine-tuning phase.
     "stochastic phase": "why_momentum_works",
+    # The book's own glued timings reach close to a minute on a loaded machine.
+    "on a laptop CPU in well under a minute": "preface",
+    # A spike leaves the WMA by the same 1/15 it faded by: no cliff, unlike the SMA.
+    "The WMA fixes the first weakness, not the second": "moving_averages",
+    # Uncorrelated (what the variance formula needs), not independent: sizes cluster.
+    "They are close to independent": "moving_averages",
+    # At the best β the parts are 0.42 and 0.59; they are equal at a larger β.
+    "has its minimum where the two are about equal": "moving_averages",
+    # The rising target explains one of the three missing steps; the λ = 0.03 mode the rest.
+    "a few fewer than predicted, because the target": "gradient_descent",
+    # The converging steps form an open range; at 2/λmax the steep factor is −1.
+    "what is the largest step size that still converges": "gradient_descent",
+    # Under a learning-rate schedule only Sutskever's form parts; EWMA and PyTorch stay one.
+    "So under a schedule the two forms are different methods": "sgd_nesterov",
+    "where that stops being true (when the learning rate changes": "sgd_nesterov",
+    "at a fixed *effective* learning rate": "evalib/train.py",
+    # w is already on the far wall: both gradients point back, the look-ahead one harder.
+    "which already points back towards the valley floor": "sgd_nesterov",
+    "the step is corrected one step earlier": "sgd_nesterov",
+    # The buffer is 1/(1 − β) times the EWMA, never an average.
+    "is the exponential moving average of gradients": "evalib/averages.py",
+    # OneCycleLR warms up along a half-cosine, not a straight line.
+    "The learning rate rises from ``peak/start_div`` to the peak": "evalib/train.py",
 }
 
 
