@@ -6,12 +6,13 @@ feature maps ``A^k`` (each ``h × w``) of a convolutional layer, Grad-CAM
 (Selvaraju et al. 2017) weighs each map by the spatial mean of its gradient and keeps
 the positive part of the weighted sum::
 
-    α_k = 1/(h·w) · Σ_ij ∂y_c/∂A^k_ij
-    L   = ReLU(Σ_k α_k A^k)                      (h × w)
+    ω_k = 1/(h·w) · Σ_ij ∂y_c/∂A^k_ij
+    M   = ReLU(Σ_k ω_k A^k)                      (h × w)
 
-``GradCAM.cam`` then upsamples ``L`` bilinearly to the input's ``H × W`` and divides
-each map by its maximum, so every map lies in [0, 1] (an all-zero map stays zero).
-Grad-CAM++ (Chattopadhay et al. 2018) only changes the weights ``α_k``.
+(the paper writes ``α_k`` and ``L``; the book keeps ``α`` for the step size and ``L``
+for the loss). ``GradCAM.cam`` then upsamples ``M`` bilinearly to the input's
+``H × W`` and divides each map by its maximum, so every map lies in [0, 1] (an all-zero
+map stays zero). Grad-CAM++ (Chattopadhay et al. 2018) only changes the weights ``ω_k``.
 
 The hooks follow pytorch-grad-cam's hygiene: a forward hook on the target layer keeps
 a copy of its output ``A`` (a later in-place op, such as torchvision's
@@ -33,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from evalib._checks import check_indices, check_instance, check_tensor
+from evalib._checks import check_indices, check_instance, check_int, check_tensor
 
 __all__ = ["GradCAM", "GradCAMPlusPlus", "PointingGame", "pointing_game"]
 
@@ -88,7 +89,7 @@ class GradCAM:
         self._closed = True
 
     def weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
-        """Grad-CAM's channel weights ``α_k``: the spatial mean of ``∂y_c/∂A^k``, ``(N, K)``."""
+        """Grad-CAM's channel weights ``ω_k``: the spatial mean of ``∂y_c/∂A^k``, ``(N, K)``."""
         return gradients.mean(dim=(2, 3))
 
     def cam(self, x: Tensor, targets: Targets = None) -> Tensor:
@@ -139,7 +140,7 @@ class GradCAM:
         return x, None if targets is None else check_indices("targets", targets, len(x))
 
     def _maps(self, A: Tensor, G: Tensor, size: tuple[int, ...]) -> Tensor:
-        """The Grad-CAM formula, ``(N, *size)``: ``ReLU(Σ_k α_k A^k)`` with ``α`` from
+        """The Grad-CAM formula, ``(N, *size)``: ``ReLU(Σ_k ω_k A^k)`` with ``ω`` from
         :meth:`weights`, upsampled bilinearly to ``size``, divided by its max (0 stays 0)."""
         alpha = self.weights(A, G)  # (N, K)
         maps = F.relu((alpha[:, :, None, None] * A).sum(dim=1, keepdim=True))  # (N, 1, h, w)
@@ -223,7 +224,7 @@ class GradCAMPlusPlus(GradCAM):
     With ``g = ∂y_c/∂A^k`` (the exponential-score closed form of the paper)::
 
         a_ij = g_ij² / (2 g_ij² + Σ_ab A_ab · g_ij³)      (0 where the denominator is 0)
-        α_k  = Σ_ij a_ij · ReLU(g_ij)
+        ω_k  = Σ_ij a_ij · ReLU(g_ij)
     """
 
     def weights(self, activations: Tensor, gradients: Tensor) -> Tensor:
@@ -243,8 +244,9 @@ class PointingGame(NamedTuple):
     """The result of :func:`pointing_game`.
 
     ``hits``: one bool per image, True where the map's peak lies in the object box;
-    ``score``: the fraction of hits; ``chance``: the mean fraction of the image the
-    boxes cover, the score of a map whose peak falls anywhere with equal probability.
+    ``score``: the fraction of hits; ``chance``: the score of a map whose peak falls in
+    any of its cells with equal probability (for a map at the image's resolution, the
+    mean fraction of the image the boxes cover).
     """
 
     hits: Tensor
@@ -252,38 +254,78 @@ class PointingGame(NamedTuple):
     chance: float
 
 
-def pointing_game(maps: Tensor, boxes: Tensor) -> PointingGame:
+def pointing_game(
+    maps: Tensor, boxes: Tensor, image_size: tuple[int, int] | None = None
+) -> PointingGame:
     """Does each map's peak fall inside its image's object box? (Zhang et al. 2016)
 
-    ``maps``: ``(N, H, W)``, e.g. from :meth:`GradCAM.cam`; ``boxes``: ``(N, 4)``
-    integer ``(x0, y0, x1, y1)`` in pixels, ``x1, y1`` exclusive, as
-    :class:`evalib.book.data.OfflineDigits` keeps them. The peak of map ``i`` is its
-    largest pixel ``(y, x)`` (the first one in row-major order on ties); image ``i``
-    is a hit when ``x0 <= x < x1`` and ``y0 <= y < y1``. A map with no positive value
-    points nowhere and counts as a miss. The chance level is
-    ``mean_i area(box_i) / (H*W)``: what a peak placed uniformly at random scores on
-    average, the bar a map must clear to show that it localises anything.
+    ``maps``: ``(N, h, w)``, one map per image; ``boxes``: ``(N, 4)`` integer
+    ``(x0, y0, x1, y1)`` in the image's pixels, ``x1, y1`` exclusive, as
+    :class:`evalib.book.data.OfflineDigits` keeps them; ``image_size``: the image's
+    ``(H, W)`` in pixels when the maps are coarser than the image (e.g. Grad-CAM's
+    ``4 × 4`` grid at ``layer4`` before upsampling), else ``None`` (maps at the image's
+    resolution, ``H, W = h, w``).
+
+    The map's ``h × w`` cells tile the image. The peak of map ``i`` is its largest cell
+    ``(r, c)`` (the first in row-major order on ties), and it points at that cell's
+    centre, the image point ``(p_x, p_y) = ((c + ½)·W/w, (r + ½)·H/h)`` in pixel
+    units. Image ``i`` is a hit when that point lies in its box, edges included:
+    ``x0 <= p_x <= x1`` and ``y0 <= p_y <= y1``. For a map at the image's resolution the
+    point is a pixel's centre, and this is the pixel test ``x0 <= c < x1``,
+    ``y0 <= r < y1``. A map with no positive value points nowhere and counts as a miss.
+
+    Score a coarse map on its own grid, not after upsampling it: bilinear upsampling
+    (``align_corners=False``) copies a border cell's value to every pixel between the
+    cell's centre and the image's edge, so the first of those tied pixels is on the
+    edge, half a cell away from where the map peaks ("Training it with momentum").
+
+    The chance level is ``mean_i n_i / (h·w)``, with ``n_i`` the number of cell centres
+    inside box ``i``: what a peak placed in a uniformly random cell scores on average,
+    the bar a map must clear to show that it localises anything. At the image's
+    resolution it is the mean of ``area(box_i) / (H·W)``.
     """
-    n, height, width, (x0, y0, x1, y1) = _check_maps_and_boxes(maps, boxes)
-    flat = maps.reshape(n, -1)
-    peak_value, peak = flat.max(dim=1)
-    y, x = peak // width, peak % width
-    hits = (x0 <= x) & (x < x1) & (y0 <= y) & (y < y1) & (peak_value > 0)
-    area = ((x1 - x0) * (y1 - y0)).double() / (height * width)
-    return PointingGame(hits.cpu(), float(hits.double().mean()), float(area.mean()))
+    n, rows, cols, (height, width), (x0, y0, x1, y1) = _check_game(maps, boxes, image_size)
+    peak_value, peak = maps.reshape(n, -1).max(dim=1)
+    # Cell centres in integers, doubled and scaled: p_x = (2c + 1)·W / (2w), so
+    # x0 <= p_x <= x1 reads 2w·x0 <= (2c + 1)·W <= 2w·x1, exactly.
+    centre_x = (2 * torch.arange(cols, device=maps.device) + 1) * width  # (w,)
+    centre_y = (2 * torch.arange(rows, device=maps.device) + 1) * height  # (h,)
+    inside_x = (2 * cols * x0[:, None] <= centre_x) & (centre_x <= 2 * cols * x1[:, None])
+    inside_y = (2 * rows * y0[:, None] <= centre_y) & (centre_y <= 2 * rows * y1[:, None])
+    index = torch.arange(n, device=maps.device)
+    hits = inside_x[index, peak % cols] & inside_y[index, peak // cols] & (peak_value > 0)
+    cells = inside_x.sum(dim=1) * inside_y.sum(dim=1)  # cell centres in each box
+    chance = cells.double() / (rows * cols)
+    return PointingGame(hits.cpu(), float(hits.double().mean()), float(chance.mean()))
 
 
-def _check_maps_and_boxes(maps: Any, boxes: Any) -> tuple[int, int, int, list[Tensor]]:
-    """``maps`` finite ``(N, H, W)`` floats with ``N >= 1``; ``boxes`` integer ``(N, 4)``
-    inside the maps; returns ``N, H, W`` and the boxes' four columns on ``maps``' device."""
-    n, height, width = check_tensor("maps", maps, dims="N, H, W", dtype="float", finite=True,
-                                    nonempty=True).shape  # fmt: skip
+def _check_game(
+    maps: Any, boxes: Any, image_size: Any
+) -> tuple[int, int, int, tuple[int, int], list[Tensor]]:
+    """``maps`` finite ``(N, h, w)`` floats with ``N >= 1``; ``image_size`` None or two
+    ints ``(H, W)`` at least ``(h, w)``; ``boxes`` integer ``(N, 4)`` inside the image.
+    Returns ``N, h, w``, ``(H, W)`` and the boxes' four columns on ``maps``' device."""
+    n, rows, cols = check_tensor("maps", maps, dims="N, h, w", dtype="float", finite=True,
+                                 nonempty=True).shape  # fmt: skip
+    if image_size is None:
+        height, width = rows, cols
+    elif (
+        isinstance(image_size, Sequence)
+        and not isinstance(image_size, str)
+        and len(image_size) == 2
+    ):
+        hint = " (the image is at least as fine as its map)"
+        height = check_int("image_size[0]", image_size[0], low=rows, hint=hint)
+        width = check_int("image_size[1]", image_size[1], low=cols, hint=hint)
+    else:
+        raise TypeError(f"image_size must be None or two ints (H, W), got {image_size!r}")
     check_tensor("boxes", boxes, dims=(n, 4), dtype="integer")
     x0, y0, x1, y1 = boxes.to(device=maps.device, dtype=torch.long).unbind(dim=1)
     if not bool(
         ((0 <= x0) & (x0 < x1) & (x1 <= width) & (0 <= y0) & (y0 < y1) & (y1 <= height)).all()
     ):
         raise ValueError(
-            f"boxes need 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} (pixels)"
+            f"every box in boxes needs 0 <= x0 < x1 <= {width} and 0 <= y0 < y1 <= {height} "
+            "(pixels, x1 and y1 exclusive)"
         )
-    return n, height, width, [x0, y0, x1, y1]
+    return n, rows, cols, (height, width), [x0, y0, x1, y1]

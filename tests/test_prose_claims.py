@@ -70,6 +70,40 @@ WRONG = {
     "is the exponential moving average of gradients": "evalib/averages.py",
     # OneCycleLR warms up along a half-cosine, not a straight line.
     "The learning rate rises from ``peak/start_div`` to the peak": "evalib/train.py",
+    # Bilinear upsampling ties a border cell's peak on the image edge: the peak is the cell.
+    "a map scores a hit when its brightest pixel falls inside": "training",
+    "The peak of map ``i`` is its largest pixel ``(y, x)``": "evalib/cam.py",
+    # GD's medians sit 3-6 % above 2/α; the heavy-ball runs within 2 % of their edges.
+    "the quadratic theory says it may, and no further": "edge_of_stability",
+    # Warm-started, stopped at tol 1e-2: a few parts in a thousand at the edge.
+    "the sharpness is measured to about a part in a thousand": "edge_of_stability",
+    # No run of that chapter started past its edge.
+    "says where a run will end up, not whether it may start": "edge_of_stability",
+    # With momentum the step follows the buffer, not the batch's gradient.
+    "which is the curvature that a step along the batch's gradient actually meets": (
+        "edge_of_stability"
+    ),
+    # The batch sharpness of plain SGD levels off at 2/α, not at a tenth of it.
+    "the level at which {cite:t}`andreyev2024` find the batch sharpness": "edge_of_stability",
+    # diverges stops at a loss above 1e6, not at an overflow.
+    "the loss overflows after": "edge_of_stability",
+    # The sharpness at the step where the component peaked, not its maximum.
+    "the sharpness at its peak was": "edge_of_stability",
+    # torch warns about a non-full backward hook during the forward call.
+    "warns when the backward pass runs": "hooked_resnet",
+    # layer1 keeps 64 maps of 32x32.
+    "Each stage halves the side of the feature maps": "hooked_resnet",
+    # The two untrained maps correlate at 0.3-0.5.
+    "two random networks, two unrelated maps": "hooked_resnet",
+    # The chapter's glued timings reach about a minute on a loaded machine.
+    "the chapter must run in well under a minute": "training",
+    # kuangliu's 93 % is for its own architecture and recipe (avg pool, 200 epochs).
+    "what kuangliu reports for ResNet-18 with a longer schedule": "training",
+    # A direction is not a number.
+    "The sharpest direction of the loss at the start, the largest eigenvalue": "training",
+    "what separates the runs is the flat directions": "training",
+    # Boxes cover a sixth of the canvas; the centre's score comes from where they may sit.
+    "a digit anywhere near the middle covers its centre": "training",
 }
 
 
