@@ -5,7 +5,7 @@ The course: one module per idea, each explained by a chapter of the book.
 - ``evalib.averages``: simple, weighted and exponential moving averages.
 - ``evalib.theory``: convergence rates of gradient descent, the heavy ball and Nesterov on a quadratic.
 - ``evalib.polynomials``: residual polynomials, Chebyshev's iteration and conjugate gradients.
-- ``evalib.worst_case``: the worst quadratic for first-order methods, colorization, and a
+- ``evalib.worst_case``: the worst quadratic for methods in the span of their gradients, colorization, and a
   function on which Polyak's heavy ball cycles.
 - ``evalib.landscapes``: 2-D test functions (quadratic ravine, Rosenbrock, Beale, saddle).
 - ``evalib.optim``: heavy-ball and Nesterov optimisers written from their update rules.

@@ -104,6 +104,18 @@ WRONG = {
     "what separates the runs is the flat directions": "training",
     # Boxes cover a sixth of the canvas; the centre's score comes from where they may sit.
     "a digit anywhere near the middle covers its centre": "training",
+    # The run at β = 0.66 has two complex roots, not a double root.
+    "the trace of the double root's factor": "heavy_ball",
+    # β = 0.9 had the largest gap, not β = 0.98.
+    "rests on fewer independent windows": "why_momentum_works",
+    # Adam and RMSprop are first-order and not polynomials in A.
+    "On a quadratic every first-order": "limits_of_descent",
+    # The heavy ball converges linearly on the class with small (α, β); what it lacks is
+    # an accelerated guarantee.
+    "The heavy ball has no such guarantee, and": "limits_of_descent",
+    "quadratics (derived below)": "limits_of_descent",
+    # For 1 < h < 4 the double root is negative: the direction overshoots every step.
+    "critical damping, λ =": "evalib/book/live/ravine.py",
 }
 
 

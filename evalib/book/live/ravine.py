@@ -72,10 +72,10 @@ def ravine_explorer(
     Three panels: the path over the contour lines; the error along each eigen-direction,
     ``|x_i(k)|`` on a log scale, beside the line ``|x_i(0)| ρ(R_i)^k`` that falls at the
     rate theory predicts (dashed); and the ``(α, β)`` plane coloured by the rate, with Polyak's
-    optimum (``theory.optimal_momentum``), each direction's critical damping
-    ``β = (1 − √(αλ_i))²`` and the stability edge ``α = (2 + 2β)/λ_max``. A click in the
-    plane moves both sliders there. The readout compares the rate with the one measured
-    from the run (``theory.empirical_rate``).
+    optimum (``theory.optimal_momentum``), each direction's double-root curve
+    ``β = (1 − √(αλ_i))²`` (critical damping where ``αλ_i < 1``) and the stability edge
+    ``α = (2 + 2β)/λ_max``. A click in the plane moves both sliders there. The readout
+    compares the rate with the one measured from the run (``theory.empirical_rate``).
     """
     land = check_instance("land", land, Quadratic, "an evalib.landscapes.Quadratic")
     steps = check_int("steps", steps, 2, 2000)
@@ -189,7 +189,7 @@ def _ravine_text(state: dict[str, Any], lr: float, beta: float) -> str:
 
 
 def _rate_plane(land: Quadratic, lr_max: float, point: ColumnDataSource) -> Any:
-    """The (α, β) plane coloured by the rate, with the optimum, critical damping and edge."""
+    """The (α, β) plane coloured by the rate, with the optimum, double roots and edge."""
     # The rate at each pixel's centre: momentum_rate over the grid at once.
     lrs, betas = _centres(0.0, lr_max, 120), _centres(0.0, 0.99, 60)
     h = lrs[None, :, None] * land.eigvals[None, None, :]
@@ -229,7 +229,7 @@ def _rate_plane(land: Quadratic, lr_max: float, point: ColumnDataSource) -> Any:
 
 
 def _plane_curves(plane: Any, land: Quadratic) -> None:
-    """Each direction's critical damping, the edge of stability and Polyak's optimum."""
+    """Each direction's double-root curve, the edge of stability and Polyak's optimum."""
     for lam, dash in zip(sorted(land.eigvals), ("dashed", "dotted")):
         a = np.linspace(1e-6, 1.0 / lam, 100)
         curve = np.array([theory.critical_beta(x, lam) for x in a])
@@ -241,7 +241,7 @@ def _plane_curves(plane: Any, land: Quadratic) -> None:
                 color=color,
                 line_width=width,
                 line_dash=style,
-                legend_label=f"critical damping, λ = {lam:g}",
+                legend_label=f"double root, λ = {lam:g}",
             )
     edge_b = np.linspace(0.0, 0.99, 50)
     plane.line(

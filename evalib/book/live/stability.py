@@ -81,7 +81,7 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
     """The ``(αλ, β)`` plane of one eigen-direction: click a point to see its iteration.
 
     First, the plane coloured by the type of the roots of ``R`` (real, complex,
-    divergent), with the critical-damping curve ``β = (1 − √h)²`` and the edge
+    divergent), with the double-root curve ``β = (1 − √h)²`` (critical damping for ``h < 1``) and the edge
     ``h = 2 + 2β``. Then, for the chosen point, the error ``x_k`` of that direction
     from ``x_0 = 1`` and the two roots in the complex plane with the unit circle.
     """
@@ -118,7 +118,7 @@ def stability_explorer(h: float = 0.5, beta: float = 0.6, steps: int = 40) -> Li
 
 
 def _region_plane(pick: ColumnDataSource) -> Any:
-    """The (αλ, β) plane coloured by region, with critical damping, the edge and the pick."""
+    """The (αλ, β) plane coloured by region, with the double roots, the edge and the pick."""
     h_max, b_max = _PLANE
     hs, bs = _centres(0.0, h_max, 180), _centres(0.0, b_max, 100)
     kinds = _region_index(hs[None, :], bs[:, None]).astype(np.uint8)
@@ -134,7 +134,7 @@ def _region_plane(pick: ColumnDataSource) -> Any:
     plane.image(image=[kinds], x=0, y=0, dw=h_max, dh=b_max, palette=list(_COLOURS), level="image")
     for name, colour in zip(_REGIONS, _COLOURS):
         plane.scatter([-1], [-1], marker="square", size=12, color=colour, legend_label=name)
-    # Critical damping; the other root curve, (1 + √h)², lies above β = 1.
+    # The double roots; the other root curve, (1 + √h)², lies above β = 1.
     root_h = np.linspace(0, 4, 120)
     plane.line(
         root_h,
