@@ -142,8 +142,8 @@ class GradCAM:
     def _maps(self, A: Tensor, G: Tensor, size: tuple[int, ...]) -> Tensor:
         """The Grad-CAM formula, ``(N, *size)``: ``ReLU(Σ_k ω_k A^k)`` with ``ω`` from
         :meth:`weights`, upsampled bilinearly to ``size``, divided by its max (0 stays 0)."""
-        alpha = self.weights(A, G)  # (N, K)
-        maps = F.relu((alpha[:, :, None, None] * A).sum(dim=1, keepdim=True))  # (N, 1, h, w)
+        omega = self.weights(A, G)  # (N, K)
+        maps = F.relu((omega[:, :, None, None] * A).sum(dim=1, keepdim=True))  # (N, 1, h, w)
         check_tensor(
             "the map (from the activations and gradients at target_layer)", maps, finite=True
         )
@@ -269,10 +269,12 @@ def pointing_game(
     The map's ``h × w`` cells tile the image. The peak of map ``i`` is its largest cell
     ``(r, c)`` (the first in row-major order on ties), and it points at that cell's
     centre, the image point ``(p_x, p_y) = ((c + ½)·W/w, (r + ½)·H/h)`` in pixel
-    units. Image ``i`` is a hit when that point lies in its box, edges included:
-    ``x0 <= p_x <= x1`` and ``y0 <= p_y <= y1``. For a map at the image's resolution the
-    point is a pixel's centre, and this is the pixel test ``x0 <= c < x1``,
-    ``y0 <= r < y1``. A map with no positive value points nowhere and counts as a miss.
+    units. Image ``i`` is a hit when that point lies in its box: the box holds the pixels
+    ``x0 … x1 − 1``, the interval ``[x0, x1)``, so ``x0 <= p_x < x1`` and
+    ``y0 <= p_y < y1`` (a point on a pixel boundary belongs to the pixel after it, as
+    a pixel's index is the floor of its coordinates). For a map at the image's
+    resolution the point is a pixel's centre, and this is the pixel test
+    ``x0 <= c < x1``, ``y0 <= r < y1``. A map with no positive value points nowhere and counts as a miss.
 
     Score a coarse map on its own grid, not after upsampling it: bilinear upsampling
     (``align_corners=False``) copies a border cell's value to every pixel between the
@@ -287,11 +289,11 @@ def pointing_game(
     n, rows, cols, (height, width), (x0, y0, x1, y1) = _check_game(maps, boxes, image_size)
     peak_value, peak = maps.reshape(n, -1).max(dim=1)
     # Cell centres in integers, doubled and scaled: p_x = (2c + 1)·W / (2w), so
-    # x0 <= p_x <= x1 reads 2w·x0 <= (2c + 1)·W <= 2w·x1, exactly.
+    # x0 <= p_x < x1 reads 2w·x0 <= (2c + 1)·W < 2w·x1, exactly.
     centre_x = (2 * torch.arange(cols, device=maps.device) + 1) * width  # (w,)
     centre_y = (2 * torch.arange(rows, device=maps.device) + 1) * height  # (h,)
-    inside_x = (2 * cols * x0[:, None] <= centre_x) & (centre_x <= 2 * cols * x1[:, None])
-    inside_y = (2 * rows * y0[:, None] <= centre_y) & (centre_y <= 2 * rows * y1[:, None])
+    inside_x = (2 * cols * x0[:, None] <= centre_x) & (centre_x < 2 * cols * x1[:, None])
+    inside_y = (2 * rows * y0[:, None] <= centre_y) & (centre_y < 2 * rows * y1[:, None])
     index = torch.arange(n, device=maps.device)
     hits = inside_x[index, peak % cols] & inside_y[index, peak // cols] & (peak_value > 0)
     cells = inside_x.sum(dim=1) * inside_y.sum(dim=1)  # cell centres in each box

@@ -55,7 +55,8 @@ def test_a_coarse_map_points_at_the_centre_of_its_peak_cell():
         (16, 8, 24, 16): True,  # the cell itself
         (19, 11, 21, 13): True,  # a small box around the centre
         (20, 12, 30, 30): True,  # the centre on the box's top-left corner
-        (10, 5, 20, 12): True,  # ... and on its bottom-right corner: edges count
+        (10, 5, 21, 13): True,  # the pixel (20, 12) the centre falls in is the box's last
+        (10, 5, 20, 12): False,  # on its bottom-right corner: x1, y1 are exclusive
         (21, 0, 32, 32): False,  # just right of the centre
         (0, 13, 32, 32): False,  # just below it
         (16, 8, 19, 11): False,  # inside the cell, but not at its centre
@@ -99,8 +100,8 @@ def test_coarse_maps_agree_with_an_independent_count_of_cell_centres():
     hits, chance = [], 0.0
     for m, (x0, y0, x1, y1) in zip(maps, boxes.tolist()):
         px, py = centres[int(m.flatten().argmax())]
-        hits.append(x0 <= px <= x1 and y0 <= py <= y1)
-        chance += sum(x0 <= cx <= x1 and y0 <= cy <= y1 for cx, cy in centres) / (h * w) / n
+        hits.append(x0 <= px < x1 and y0 <= py < y1)
+        chance += sum(x0 <= cx < x1 and y0 <= cy < y1 for cx, cy in centres) / (h * w) / n
     assert result.hits.tolist() == hits
     assert result.chance == pytest.approx(chance)
     assert 0 < result.score < 1

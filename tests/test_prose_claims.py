@@ -116,6 +116,14 @@ WRONG = {
     "quadratics (derived below)": "limits_of_descent",
     # For 1 < h < 4 the double root is negative: the direction overshoots every step.
     "critical damping, λ =": "evalib/book/live/ravine.py",
+    # At one effective rate the sharp direction shrinks by √β with momentum, by 0 without.
+    "reaches the same speed at": "training",
+    # The steep direction's double root is negative: it overshoots, unlike the flat one.
+    "both extreme directions are critically damped": "heavy_ball",
+    # With n = 5 the oldest point in the window is four days old.
+    "a spike five days old": "moving_averages",
+    # Races with one shared α credit momentum with the tuning.
+    "Momentum pays off in long valleys, not everywhere": "why_momentum_works",
 }
 
 
