@@ -124,12 +124,19 @@ WEIGH = """() => {
 }"""
 
 
-@browser_tests
-@pytest.mark.parametrize("entry", PAGES)
-def test_page_is_light(browser, server, entry):
-    page, _ = open_page(browser, server, entry, {"width": 1280, "height": 900})
-    weight = page.evaluate(WEIGH)
+@pytest.fixture(scope="module", params=PAGES)
+def on_a_phone(request, browser, server):
+    """``(entry, page, console errors)``: each page opened once at phone width, read to
+    its end, for the checks below (pytest runs every test of one page, then the next)."""
+    page, errors = open_page(browser, server, request.param, PHONE)
+    yield request.param, page, errors
     page.context.close()
+
+
+@browser_tests
+def test_page_is_light(on_a_phone):
+    entry, page, _ = on_a_phone
+    weight = page.evaluate(WEIGH)
     assert weight["html"] <= HTML_BUDGET_KB * 1000, (
         f"{entry}: the page's own HTML transfers {weight['html'] / 1e3:.0f} kB "
         f"(budget {HTML_BUDGET_KB} kB)"
@@ -164,13 +171,11 @@ PHONE_CHECKS = """() => {
 
 
 @browser_tests
-@pytest.mark.parametrize("entry", PAGES)
-def test_page_is_whole_on_a_phone(browser, server, entry):
-    page, errors = open_page(browser, server, entry, PHONE)
+def test_page_is_whole_on_a_phone(on_a_phone):
+    entry, page, errors = on_a_phone
     found = page.evaluate(PHONE_CHECKS)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"phone-{entry.replace('/', '_')}.png"), full_page=True)
-    page.context.close()
     assert found["page"] <= 0, f"{entry}: the page scrolls sideways by {found['page']} px"
     assert not found["figures"], f"{entry}: figures wider than the column: {found['figures']}"
     assert not found["maths"], f"{entry}: display equations wider than the column: {found['maths']}"
@@ -187,16 +192,14 @@ def axe_script() -> str:
 
 
 @browser_tests
-@pytest.mark.parametrize("entry", PAGES)
-def test_page_has_no_serious_accessibility_violation(browser, server, entry):
-    page, _ = open_page(browser, server, entry, PHONE)
+def test_page_has_no_serious_accessibility_violation(on_a_phone):
+    entry, page, _ = on_a_phone
     page.evaluate(axe_script())
     result = page.evaluate(
         "async () => { const r = await axe.run(document, { resultTypes: ['violations'] });"
         " return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,"
         " nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })); }"
     )
-    page.context.close()
     serious = [v for v in result if v["impact"] in ("critical", "serious")]
     assert not serious, f"{entry}: axe-core finds {serious}"
 
