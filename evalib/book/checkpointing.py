@@ -20,6 +20,7 @@ a CPU. The files:
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import io
 import os
@@ -227,9 +228,10 @@ def _check_writable(path: Path) -> None:
         if not folder:
             path.parent.mkdir(parents=True, exist_ok=True)
             _temporary(path).unlink()  # where the bytes go first
-            if not path.exists():  # the name itself
-                path.touch()
-                path.unlink()
+            # The name itself, asked of the file system rather than tried on the path,
+            # which another writer may be renaming its checkpoint onto.
+            if len(os.fsencode(path.name)) > _longest_name(path.parent):
+                raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
     except OSError as err:
         raise ValueError(
             f"checkpoint {path} cannot be written ({err.strerror or err}); choose a writable "
@@ -239,6 +241,14 @@ def _check_writable(path: Path) -> None:
         raise ValueError(
             f"checkpoint path {path} is a folder; give a file path, e.g. {path / 'run.pt'}"
         )
+
+
+def _longest_name(folder: Path) -> int:
+    """The longest file name, in bytes, that ``folder``'s file system accepts."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows) or no answer
+        return 255
 
 
 def _temporary(path: Path) -> Path:
