@@ -240,3 +240,29 @@ def test_a_schedule_of_another_length_is_refused(saved):
     with pytest.raises(ValueError, match="total_steps 20 here, 10 in the checkpoint"):
         load_checkpoint(path, model, optimizer, scheduler)
     assert_unchanged(before, model, optimizer)
+
+
+def test_checking_a_path_leaves_a_file_already_there_alone(tmp_path):
+    # Another writer's checkpoint may sit at the path while this run checks it.
+    path = tmp_path / "shared.pt"
+    path.write_bytes(b"another run's checkpoint")
+    evalib.book.checkpointing._check_writable(path)
+    assert path.read_bytes() == b"another run's checkpoint"
+    missing = tmp_path / "new.pt"
+    evalib.book.checkpointing._check_writable(missing)
+    assert not missing.exists() and list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("answer", [-1, 0, OSError("no answer")])
+def test_a_file_system_that_reports_no_name_limit_is_taken_as_255_bytes(
+    tmp_path, monkeypatch, answer
+):
+    def pathconf(folder, name):
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(evalib.book.checkpointing.os, "pathconf", pathconf)
+    evalib.book.checkpointing._check_writable(tmp_path / ("r" * 200 + ".pt"))
+    with pytest.raises(ValueError, match="at most 255 bytes"):
+        evalib.book.checkpointing._check_writable(tmp_path / ("r" * 300 + ".pt"))

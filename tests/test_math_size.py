@@ -69,4 +69,14 @@ def test_every_formula_of_a_page_gets_its_size_and_keeps_its_source():
     ):
         assert source in sized
     # "<" is escaped in the page; the estimate reads it as the relation it is.
-    assert "--math-w:4." in sized or "--math-w:5." in sized
+    expected = WIDTH_SCALE * width(r"\alpha < 2/L")
+    assert expected != pytest.approx(WIDTH_SCALE * width(r"\alpha &lt; 2/L"))
+    assert f'style="--math-w:{expected:.2f}em"' in sized
+    assert sized_maths(sized) == sized  # a second pass changes nothing
+
+
+@pytest.mark.parametrize("tex", ["a\\", "x \\\n y", r"\sqrt[3 x", r"\frac{1", "}{", "^", "_{"])
+def test_odd_tex_gets_an_estimate_and_never_stops_the_build(tex):
+    assert width(tex) >= 0 and height(tex) >= 0
+    page = f'<span class="math notranslate nohighlight">\\({tex}\\)</span>'
+    assert sized_maths(page).endswith(f"\\({tex}\\)</span>")

@@ -79,9 +79,13 @@ def test_a_peak_in_a_border_cell_is_not_moved_to_the_image_edge():
     assert pointing_game(grid, box, image_size=(32, 32)).hits.tolist() == [True]
 
 
-def test_coarse_maps_agree_with_an_independent_count_of_cell_centres():
+@pytest.mark.parametrize(
+    "grid, image",
+    [((3, 5), (24, 40)), ((3, 5), (25, 38)), ((4, 4), (30, 30))],  # 8 x 8 cells; fractional
+)
+def test_coarse_maps_agree_with_an_independent_count_of_cell_centres(grid, image):
     generator = torch.Generator().manual_seed(1)
-    n, (h, w), (height, width) = 200, (3, 5), (24, 40)  # cells of 8 x 8 pixels
+    n, (h, w), (height, width) = 200, grid, image
     maps = torch.rand(n, h, w, generator=generator)
     corner = torch.stack(
         [

@@ -94,20 +94,35 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
 
 
 THEME_CSS = Path("_static", "styles", "pydata-sphinx-theme.css")
+BOOK_THEME_CSS = Path("_static", "styles", "sphinx-book-theme.css")
 ICON_FONT = Path("_static", "vendor", "fontawesome", "webfonts", "fa-solid-900.woff2")
-#: The icons pydata-sphinx-theme's stylesheet draws from the solid icon font: its
-#: ``--pst-icon-…`` and breadcrumb variables, each one private-use character.
+#: The icons the themes' stylesheets draw from the solid icon font: pydata-sphinx-theme's
+#: ``--pst-icon-…`` and breadcrumb variables (each one private-use character), and
+#: sphinx-book-theme's escaped ``content: "\f…"`` (the "on this page" chevron).
 CSS_ICON = re.compile(r'--pst-[a-z-]+:"([\ue000-\uf8ff])"')
+CSS_ESCAPED_ICON = re.compile(r'content:\s*"\\(f[0-9a-f]{3})"')
+
+
+def theme_icons(outdir: Path) -> set[int]:
+    """The code points of :data:`CSS_ICON` and :data:`CSS_ESCAPED_ICON` in the built
+    themes' stylesheets."""
+    wanted: set[int] = set()
+    for css, pattern, code in (
+        (THEME_CSS, CSS_ICON, ord),
+        (BOOK_THEME_CSS, CSS_ESCAPED_ICON, lambda h: int(h, 16)),
+    ):
+        if (outdir / css).exists():
+            wanted |= {
+                code(found) for found in pattern.findall((outdir / css).read_text(encoding="utf-8"))
+            }
+    return wanted
 
 
 def subset_icon_font(outdir: Path) -> None:
     """Cut the solid icon font down to the glyphs the theme's stylesheet names; every
     other icon is inline SVG, so a page with an admonition no longer downloads them all."""
-    css, font = outdir / THEME_CSS, outdir / ICON_FONT
-    if not (css.exists() and font.exists()):
-        return
-    wanted = {ord(char) for char in CSS_ICON.findall(css.read_text(encoding="utf-8"))}
-    if not wanted:
+    font, wanted = outdir / ICON_FONT, theme_icons(outdir)
+    if not (font.exists() and wanted):
         return
     options = subset.Options(
         flavor="woff2", layout_features=[], name_IDs=["*"], notdef_outline=True

@@ -40,7 +40,7 @@ WIDE = {"sum": 1.05, "prod": 1.0, "int": 0.6, "infty": 1.0, "ldots": 1.2, "dots"
         "det": 1.3, "arg": 1.3, "lim": 1.3, "sup": 1.3, "inf": 1.0, "tr": 0.8, "nabla": 0.85,
         "partial": 0.6, "lVert": 0.5, "rVert": 0.5, "Vert": 0.5, "|": 0.5, "langle": 0.4,
         "rangle": 0.4, "{": 0.5, "}": 0.5, "%": 0.8, "#": 0.8, "_": 0.5, "&": 0.8}  # fmt: skip
-COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+COMMAND = re.compile(r"\\([A-Za-z]+|.?)", re.S)  # also a backslash at the very end
 SCRIPT = 0.7  # a sub- or superscript's size
 
 
@@ -60,7 +60,7 @@ def _argument(tex: str, i: int) -> tuple[str, int]:
         return tex[i + 1 :], len(tex)
     if tex[i] == "\\":
         token = COMMAND.match(tex, i)
-        assert token is not None
+        assert token is not None  # the pattern matches a backslash alone
         return token.group(0), token.end()
     return tex[i], i + 1
 
@@ -94,7 +94,7 @@ def _command(name: str, tex: str, i: int, size: float) -> tuple[float, int]:
         return max(width(top, part), width(bottom, part)) + 0.25 * size, i
     if name == "sqrt":
         if tex.startswith("[", i):
-            i = tex.index("]", i) + 1
+            i = tex.find("]", i) + 1 or len(tex)  # an unclosed [ runs to the end
         body, i = _argument(tex, i)
         return width(body, size) + 0.85 * size, i
     if name in TEXT:
@@ -177,14 +177,21 @@ DISPLAY = re.compile(r'<div class="math notranslate nohighlight">\s*(\\\[(.*?)\\
 
 
 def sized_maths(page: str) -> str:
-    """``page`` with each formula's estimated typeset size on its element."""
+    """``page`` with each formula's estimated typeset size on its element. A formula
+    the estimate cannot read stays as it was: it will jump, but the page builds."""
 
     def inline(match: re.Match) -> str:
-        em = WIDTH_SCALE * width(html_lib.unescape(match.group(2)))
+        try:
+            em = WIDTH_SCALE * width(html_lib.unescape(match.group(2)))
+        except (ValueError, IndexError, AssertionError, RecursionError):
+            return match.group(0)
         return f'<span class="math notranslate nohighlight" style="--math-w:{em:.2f}em">{match.group(1)}</span>'
 
     def display(match: re.Match) -> str:
-        em = max(1.0, HEIGHT_SCALE * height(html_lib.unescape(match.group(2))) + HEIGHT_OFFSET)
-        return f'<div class="math notranslate nohighlight" style="--math-h:{em:.2f}em">{match.group(1)}</div>'
+        try:
+            em = HEIGHT_SCALE * height(html_lib.unescape(match.group(2))) + HEIGHT_OFFSET
+        except (ValueError, IndexError, AssertionError, RecursionError):
+            return match.group(0)
+        return f'<div class="math notranslate nohighlight" style="--math-h:{max(1.0, em):.2f}em">{match.group(1)}</div>'
 
     return DISPLAY.sub(display, INLINE.sub(inline, page))

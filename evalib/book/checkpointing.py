@@ -223,6 +223,7 @@ def _check_new_run(
 def _check_writable(path: Path) -> None:
     """Fail before training, not after its first epoch, if ``path`` cannot be written:
     a folder, a folder without write permission, a name too long for the file system."""
+    longest = _longest_name(path.parent) if path.parent.is_dir() else 255
     try:
         folder = path.is_dir()
         if not folder:
@@ -230,12 +231,12 @@ def _check_writable(path: Path) -> None:
             _temporary(path).unlink()  # where the bytes go first
             # The name itself, asked of the file system rather than tried on the path,
             # which another writer may be renaming its checkpoint onto.
-            if len(os.fsencode(path.name)) > _longest_name(path.parent):
+            if len(os.fsencode(path.name)) > longest:
                 raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
     except OSError as err:
         raise ValueError(
             f"checkpoint {path} cannot be written ({err.strerror or err}); choose a writable "
-            "folder and a file name of at most 255 bytes"
+            f"folder and a file name of at most {longest} bytes"
         ) from err
     if folder:
         raise ValueError(
@@ -244,11 +245,13 @@ def _check_writable(path: Path) -> None:
 
 
 def _longest_name(folder: Path) -> int:
-    """The longest file name, in bytes, that ``folder``'s file system accepts."""
+    """The longest file name, in bytes, that ``folder``'s file system accepts (255, the
+    common limit, where the system does not say)."""
     try:
-        return os.pathconf(folder, "PC_NAME_MAX")
+        longest = os.pathconf(folder, "PC_NAME_MAX")
     except (AttributeError, OSError, ValueError):  # no pathconf (Windows) or no answer
         return 255
+    return longest if longest > 0 else 255  # -1 or 0: no limit reported
 
 
 def _temporary(path: Path) -> Path:
