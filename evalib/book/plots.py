@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.rcsetup import cycler
+from numpy.typing import NDArray
 
 from evalib._checks import check_array, check_bool, check_instance, check_int, check_real
 
@@ -220,8 +222,8 @@ def plot_paths(
     (e.g. ``{"GD": {"color": PALETTE["black"], "linestyle": "--"}}``) that replace
     the palette's colour for that path.
     """
-    arrays = _check_paths(paths)
-    styles = _check_styles(styles, paths)
+    arrays = check_paths(paths)
+    styles = check_styles(styles, paths)
     plot_landscape(ax, landscape, n=n, levels=levels)
     for (name, p), color in zip(arrays.items(), color_cycle(len(arrays))):
         kw = {"color": color, "linewidth": 1.3, **styles.get(name, {})}
@@ -245,9 +247,10 @@ def plot_paths(
     return ax
 
 
-def _check_paths(paths) -> dict:
+def check_paths(paths: Any) -> dict[str, NDArray[np.float64]]:
     """``paths`` as a dict of float64 arrays of shape ``(steps+1, 2)`` with at least one row;
-    NaN and inf (a diverged run) are allowed."""
+    NaN and inf (a diverged run) are allowed. The static and the live path figures
+    (:func:`plot_paths`, :func:`evalib.book.live.animation.path_animation`) take paths this way."""
     if not isinstance(paths, dict):
         raise TypeError(
             f"paths must be a dict {{label: (steps+1, 2) array}}, got {type(paths).__name__}"
@@ -265,8 +268,8 @@ def _check_paths(paths) -> dict:
     return arrays
 
 
-def _check_styles(styles, paths) -> dict:
-    """``styles`` as a dict of dicts whose keys are labels of ``paths``."""
+def check_styles(styles: Any, paths: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``styles`` (None: none) as a dict of dicts whose keys are labels of ``paths``."""
     if styles is None:
         return {}
     if not isinstance(styles, dict) or not all(isinstance(v, dict) for v in styles.values()):

@@ -32,7 +32,7 @@ from evalib.book.live.base import (
     _panel,
     _slider,
 )
-from evalib.book.plots import COLORS, PALETTE
+from evalib.book.plots import COLORS, PALETTE, check_paths, check_styles
 from evalib.landscapes import Landscape
 
 # matplotlib's line styles (as the static figures' ``styles`` give them) in Bokeh's words.
@@ -181,19 +181,10 @@ def _landscape_panel(landscape: Landscape, title: str | None) -> Any:
 def _paths(paths: Any) -> dict[str, NDArray[np.float64]]:
     """``paths`` as float64 arrays of shape ``(steps+1, 2)``, ±inf as NaN; at least one
     path, and one with at least two rows."""
-    if not isinstance(paths, dict):
-        raise TypeError(
-            f"paths must be a dict {{label: (steps+1, 2) array}}, got {type(paths).__name__}"
-        )
-    if not paths:
-        raise ValueError("paths must be a non-empty dict {label: (steps+1, 2) array}")
-    arrays = {}
-    for name, path in paths.items():
+    arrays = check_paths(paths)
+    for name in arrays:
         check_instance("paths' labels", name, str, "str")
-        p = check_array(f"paths[{name!r}]", path, finite=False)
-        if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
-            raise ValueError(f"paths[{name!r}] must have shape (steps+1, 2), got {p.shape}")
-        arrays[name] = _finite_or_nan(p)
+    arrays = {name: _finite_or_nan(p) for name, p in arrays.items()}
     if max(len(p) for p in arrays.values()) < 2:
         raise ValueError("paths must hold at least one path of two or more iterates")
     return arrays
@@ -201,13 +192,7 @@ def _paths(paths: Any) -> dict[str, NDArray[np.float64]]:
 
 def _styles(styles: Any, paths: dict[str, Any]) -> dict[str, dict[str, str]]:
     """``styles`` checked: labels of ``paths``, each a dict of ``color`` and ``linestyle``."""
-    if styles is None:
-        return {}
-    if not isinstance(styles, dict) or not all(isinstance(v, dict) for v in styles.values()):
-        raise TypeError("styles must be a dict {label: {'color': ..., 'linestyle': ...}}")
-    unknown = sorted(set(styles) - set(paths))
-    if unknown:
-        raise ValueError(f"styles names labels that are not in paths: {unknown}")
+    styles = check_styles(styles, paths)
     for name, style in styles.items():
         extra = sorted(set(style) - {"color", "linestyle"})
         if extra:

@@ -17,7 +17,6 @@ evalib to 1e-9.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Context, Decimal
-from importlib.resources import files
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from evalib import theory
 from evalib._checks import check_array, check_choice, check_instance, check_int
-from evalib.book.live.base import JS_FUNCTIONS, LiveFigure
+from evalib.book.live.base import JS_FUNCTIONS, LiveFigure, js_source
 from evalib.book.plots import PALETTE
 from evalib.optim import nesterov_lookahead
 from evalib.worst_case import GraphQuadratic, colorization, hops
@@ -41,7 +40,7 @@ METHODS = ("gradient descent", "heavy ball", "Nesterov")
 #: The page code of the explorer, and the transcriptions it adds to ``live.JS_FUNCTIONS``.
 #:
 #: :meta hide-value:
-JS_CODE = files("evalib.book.live").joinpath("colorization.js").read_text(encoding="utf-8")
+JS_CODE = js_source("colorization.js")
 
 _FONT = "10pt"  # the figures' smallest text, as plots.MIN_FONT_PT
 # A white card, as evalib.book.live's figures have, readable in the book's dark mode too.
